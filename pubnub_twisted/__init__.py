@@ -1,0 +1,61 @@
+"""pubnub-twisted: a Twisted-native client for PubNub's Presence API.
+
+Quick look::
+
+    from pubnub_twisted import PubNub, PNConfiguration
+
+    config = PNConfiguration()
+    config.subscribe_key = "sub-c-..."
+    config.uuid = "my-uuid"
+    pubnub = PubNub(config)
+    envelope = yield pubnub.here_now().channels("lobby").deferred()
+"""
+
+from pubnub_twisted._version import __version__
+from pubnub_twisted.config import PNConfiguration
+from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
+from pubnub_twisted.errors import PubNubException
+from pubnub_twisted.models import (
+    PNChannelGroupsAddChannelResult,
+    PNChannelGroupsListResult,
+    PNChannelGroupsRemoveChannelResult,
+    PNChannelGroupsRemoveGroupResult,
+    PNEnvelope,
+    PNErrorData,
+    PNGetStateResult,
+    PNHeartbeatResult,
+    PNHereNowChannelData,
+    PNHereNowOccupantData,
+    PNHereNowResult,
+    PNLeaveResult,
+    PNSetStateResult,
+    PNStatus,
+    PNWhereNowResult,
+)
+from pubnub_twisted.pubnub import PubNub, PubNubTwisted
+
+__all__ = [
+    "PNChannelGroupsAddChannelResult",
+    "PNChannelGroupsListResult",
+    "PNChannelGroupsRemoveChannelResult",
+    "PNChannelGroupsRemoveGroupResult",
+    "PNConfiguration",
+    "PNEnvelope",
+    "PNErrorData",
+    "PNGetStateResult",
+    "PNHeartbeatResult",
+    "PNHereNowChannelData",
+    "PNHereNowOccupantData",
+    "PNHereNowResult",
+    "PNLeaveResult",
+    "PNOperationType",
+    "PNReconnectionPolicy",
+    "PNSetStateResult",
+    "PNStatus",
+    "PNStatusCategory",
+    "PNWhereNowResult",
+    "PubNub",
+    "PubNubException",
+    "PubNubTwisted",
+    "__version__",
+]

@@ -1,0 +1,128 @@
+"""``PNConfiguration``: keys, identity, origin, timeouts, TLS and retries."""
+
+from __future__ import annotations
+
+import uuid as _uuid
+
+from pubnub_twisted.enums import PNReconnectionPolicy
+from pubnub_twisted.protocol import DEFAULT_ORIGIN, DEFAULT_PRESENCE_TIMEOUT
+
+__all__ = ["PNConfiguration"]
+
+_SECRET_FIELDS = ("secret_key", "auth_key")
+
+
+class PNConfiguration:
+    """Settings for a :class:`~pubnub_twisted.PubNub` client.
+
+    Set the attributes, then hand the object to ``PubNub(config)``; the
+    client takes a copy, so later changes do not affect it.  Field names
+    follow PubNub's Python SDK.  ``repr`` never shows ``secret_key`` or
+    ``auth_key``, only whether they are set.
+    """
+
+    def __init__(self) -> None:
+        #: Subscribe key (``sub-c-...``); every presence call needs it.
+        self.subscribe_key: str | None = None
+        #: Publish key; only needed to sign requests (with ``secret_key``).
+        self.publish_key: str | None = None
+        #: Secret key: when set, every request is signed (signature v2).
+        self.secret_key: str | None = None
+        #: Access Manager auth key or token, sent as ``auth``.
+        self.auth_key: str | None = None
+        #: This client's identity.  A random ``pn-<uuid4>`` unless you set one.
+        self.uuid: str = f"pn-{_uuid.uuid4()}"
+        #: Host (and optional ``:port``) of PubNub's service, or of a local server.
+        self.origin: str = DEFAULT_ORIGIN
+        #: Use HTTPS (verified).  Turn off for the embedded server on loopback.
+        self.ssl: bool = True
+        #: Deadline, in seconds, for a whole REST call: connect, headers, body, retries.
+        self.non_subscribe_request_timeout: float = 10.0
+        #: Deadline, in seconds, for opening a TCP connection.
+        self.connect_timeout: float = 10.0
+        #: Deadline, in seconds, for one subscribe long-poll.
+        self.subscribe_request_timeout: float = 310.0
+        #: PEM file of CA certificates to trust instead of the system's roots.
+        self.ca_certs_file: str | None = None
+        #: Verify TLS certificates and host names.  Turning it off logs a warning.
+        self.tls_verify: bool = True
+        #: Idle connections kept open per host (Twisted's default is 2).
+        self.connection_pool_size: int = 20
+        #: Retry policy for REST calls that failed in a way worth retrying
+        #: (connection failures, HTTP 429 and 5xx); see README.
+        self.request_retry_policy: PNReconnectionPolicy = PNReconnectionPolicy.EXPONENTIAL
+        #: Retries after the first attempt (0 disables retrying).
+        self.request_max_retries: int = 2
+        #: Base delay, in seconds, between retries.
+        self.request_retry_delay: float = 0.5
+        #: Longest delay, in seconds, between retries (``Retry-After`` included).
+        self.request_retry_max_delay: float = 5.0
+        #: Subscribe loop: how to reconnect after a failed poll.
+        self.reconnect_policy: PNReconnectionPolicy = PNReconnectionPolicy.EXPONENTIAL
+        #: Subscribe loop: base delay, in seconds, between reconnection attempts.
+        self.reconnection_interval: float = 2.0
+        #: Subscribe loop: attempts before giving up (``-1``: never give up).
+        self.maximum_reconnection_retries: int = 6
+        #: Do not send a leave when unsubscribing.
+        self.suppress_leave_events: bool = False
+        self._presence_timeout: int = DEFAULT_PRESENCE_TIMEOUT
+        self._heartbeat_interval: float | None = None
+
+    @property
+    def user_id(self) -> str:
+        """The same field as ``uuid`` (PubNub's newer name)."""
+        return self.uuid
+
+    @user_id.setter
+    def user_id(self, value: str) -> None:
+        self.uuid = value
+
+    @property
+    def presence_timeout(self) -> int:
+        """Seconds the service keeps us present without a heartbeat (default 300)."""
+        return self._presence_timeout
+
+    @presence_timeout.setter
+    def presence_timeout(self, value: int) -> None:
+        self.set_presence_timeout(value)
+
+    @property
+    def heartbeat_interval(self) -> float:
+        """Seconds between heartbeats: ``presence_timeout / 2 - 1`` unless set."""
+        if self._heartbeat_interval is not None:
+            return self._heartbeat_interval
+        return self._presence_timeout / 2 - 1
+
+    @heartbeat_interval.setter
+    def heartbeat_interval(self, value: float) -> None:
+        self._heartbeat_interval = value
+
+    def set_presence_timeout(self, timeout: int) -> None:
+        """Set the presence timeout; the heartbeat interval follows it."""
+        self._presence_timeout = timeout
+        self._heartbeat_interval = None
+
+    def set_presence_timeout_with_custom_interval(self, timeout: int, interval: float) -> None:
+        """Set the presence timeout and the heartbeat interval together."""
+        self._presence_timeout = timeout
+        self._heartbeat_interval = interval
+
+    @property
+    def scheme(self) -> str:
+        """``https`` or ``http``, from ``ssl``."""
+        return "https" if self.ssl else "http"
+
+    def copy(self) -> PNConfiguration:
+        """An independent copy of these settings."""
+        clone = PNConfiguration.__new__(PNConfiguration)
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __repr__(self) -> str:
+        shown = []
+        for name, value in sorted(vars(self).items()):
+            shown_value = ("<set>" if value else None) if name in _SECRET_FIELDS else value
+            shown.append(f"{name.lstrip('_')}={shown_value!r}")
+        return f"PNConfiguration({', '.join(shown)})"
+
+    __str__ = __repr__

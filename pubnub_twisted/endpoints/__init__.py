@@ -1,0 +1,1 @@
+"""One module per REST endpoint; ``base`` holds what they share."""

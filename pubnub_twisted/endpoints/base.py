@@ -1,0 +1,395 @@
+"""What every endpoint shares: validation, URL building, signing, response mapping.
+
+An endpoint subclass only says what is particular to it: its path, its own
+query parameters, its checks and how its JSON becomes a result.  Everything
+else (the common parameters, ``auth``, the signature, the HTTP and failure
+mapping to ``PNStatus``) lives here, once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
+
+from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from pubnub_twisted.enums import PNOperationType, PNStatusCategory
+from pubnub_twisted.errors import (
+    PNERR_CHANNEL_OR_GROUP_MISSING,
+    PNERR_CLIENT_ERROR,
+    PNERR_INVALID_ARGUMENT,
+    PNERR_JSON_DECODING_FAILED,
+    PNERR_MALFORMED_RESPONSE,
+    PNERR_PUBLISH_KEY_MISSING,
+    PNERR_SERVER_ERROR,
+    PNERR_STATE_MISSING,
+    PNERR_STATE_NOT_SERIALIZABLE,
+    PNERR_SUBSCRIBE_KEY_MISSING,
+    PNERR_URL_TOO_LONG,
+    PNERR_UUID_MISSING,
+    PubNubException,
+)
+from pubnub_twisted.models import JSONObject, PNEnvelope, PNErrorData, PNStatus
+from pubnub_twisted.protocol import (
+    MAX_URL_LENGTH,
+    MAX_UUID_LENGTH,
+    QueryPairs,
+    encode_query,
+    json_dumps,
+    sign,
+)
+from pubnub_twisted.transport import PNSDK, HTTPResponse, TransportFailure
+
+if TYPE_CHECKING:
+    from pubnub_twisted.pubnub import PubNub
+
+__all__ = ["Endpoint", "Names", "ResponseShapeError"]
+
+R = TypeVar("R")
+
+#: What channel and group setters accept: a string (split on commas), or
+#: lists / tuples of whole names.
+Names = str | Iterable[str]
+
+_log = Logger(namespace="pubnub_twisted")
+
+
+class ResponseShapeError(ValueError):
+    """A JSON answer that lacks a key or has one of the wrong type."""
+
+
+def expect(data: Any, key: str, kind: type | tuple[type, ...]) -> Any:
+    """``data[key]``, checked to be of ``kind``; else :class:`ResponseShapeError`."""
+    if not isinstance(data, dict):
+        raise ResponseShapeError(f"expected a JSON object, got {type(data).__name__}")
+    if key not in data:
+        raise ResponseShapeError(f"missing key {key!r}")
+    value = data[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ResponseShapeError(f"key {key!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _names(args: tuple[Any, ...], what: str) -> list[str]:
+    """Normalise setter arguments to a list of names (see :data:`Names`)."""
+    names: list[str] = []
+    for arg in args:
+        if isinstance(arg, str):
+            names.extend(part for part in arg.split(",") if part)
+        elif isinstance(arg, (bytes, bytearray, dict)) or not isinstance(arg, Iterable):
+            raise PubNubException(
+                f"{what} must be strings, or lists or tuples of strings, not {type(arg).__name__}",
+                pn_error=PNERR_INVALID_ARGUMENT,
+            )
+        else:
+            for item in arg:
+                if not isinstance(item, str) or not item:
+                    raise PubNubException(
+                        f"every name in {what} must be a non-empty string, got {item!r}",
+                        pn_error=PNERR_INVALID_ARGUMENT,
+                    )
+                names.append(item)
+    return names
+
+
+def check_state(state: Any) -> str:
+    """Serialize a state object, or raise the validation error that says why not."""
+    if not isinstance(state, dict):
+        raise PubNubException(
+            f"state must be a dict, not {type(state).__name__}", pn_error=PNERR_STATE_MISSING
+        )
+    try:
+        return json_dumps(_check_keys(state))
+    except (TypeError, ValueError) as exc:
+        raise PubNubException(str(exc), pn_error=PNERR_STATE_NOT_SERIALIZABLE) from exc
+
+
+def _check_keys(value: Any) -> Any:
+    # json.dumps silently turns int keys into strings; refuse instead, so
+    # what comes back is what was set.
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"keys must be strings, got {key!r}")
+            _check_keys(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_keys(item)
+    return value
+
+
+class Endpoint(Generic[R]):
+    """A request builder: setters return ``self``; ``deferred()`` sends it."""
+
+    _operation: ClassVar[PNOperationType]
+
+    def __init__(self, pubnub: PubNub) -> None:
+        self._pubnub = pubnub
+        self._problem: PubNubException | None = None
+
+    # -- hooks for subclasses -------------------------------------------
+
+    def _validate(self) -> None:
+        """Raise ``PubNubException`` when the request cannot be sent."""
+
+    def _path(self, subscribe_key: str) -> str:
+        raise NotImplementedError
+
+    def _query(self) -> QueryPairs:
+        """The endpoint's own query parameters, values decoded."""
+        return []
+
+    def _parse(self, data: JSONObject) -> R:
+        raise NotImplementedError
+
+    def _affected(self) -> tuple[list[str] | None, list[str] | None]:
+        """Channels and groups to report in the status."""
+        return None, None
+
+    # -- helpers for setters -------------------------------------------
+
+    def _configure(self, **options: Any) -> Self:
+        """Apply keyword arguments given to ``pubnub.<endpoint>(...)``."""
+        for name, value in options.items():
+            if value is not None:
+                getattr(self, name)(value)
+        return self
+
+    def _names(self, args: tuple[Any, ...], what: str) -> list[str]:
+        try:
+            return _names(args, what)
+        except PubNubException as exc:
+            self._problem = self._problem or exc
+            return []
+
+    def _flag(self, value: Any, what: str) -> bool:
+        if not isinstance(value, bool):
+            self._problem = self._problem or PubNubException(
+                f"{what} must be True or False, not {value!r}", pn_error=PNERR_INVALID_ARGUMENT
+            )
+            return False
+        return value
+
+    # -- building --------------------------------------------------------
+
+    def _url(self) -> str:
+        """Validate and build the full URL (encoded, signed)."""
+        if self._problem is not None:
+            raise self._problem
+        config = self._pubnub.config
+        if not config.subscribe_key:
+            raise PubNubException(pn_error=PNERR_SUBSCRIBE_KEY_MISSING)
+        uuid = config.uuid
+        if not isinstance(uuid, str) or not uuid:
+            raise PubNubException(pn_error=PNERR_UUID_MISSING)
+        if len(uuid) > MAX_UUID_LENGTH:
+            raise PubNubException(
+                f"uuid is longer than {MAX_UUID_LENGTH} characters", pn_error=PNERR_UUID_MISSING
+            )
+        self._validate()
+        path = self._path(config.subscribe_key)
+        pairs = self._query()
+        pairs.append(("pnsdk", PNSDK))
+        pairs.append(("uuid", uuid))
+        if config.auth_key:
+            pairs.append(("auth", config.auth_key))
+        if config.secret_key:
+            if not config.publish_key:
+                raise PubNubException(
+                    "a publish key is needed to sign requests", pn_error=PNERR_PUBLISH_KEY_MISSING
+                )
+            pairs.append(("timestamp", str(int(self._pubnub.reactor.seconds()))))
+            pairs.append(("signature", sign(config.secret_key, config.publish_key, path, pairs)))
+        url = f"{config.scheme}://{config.origin}{path}?{encode_query(pairs)}"
+        if len(url) > MAX_URL_LENGTH:
+            raise PubNubException(
+                f"the request would be {len(url)} bytes long; PubNub accepts at most "
+                f"{MAX_URL_LENGTH} (too much state or too many channels)",
+                pn_error=PNERR_URL_TOO_LONG,
+            )
+        return url
+
+    # -- terminal methods -----------------------------------------------
+
+    def deferred(self) -> Deferred[PNEnvelope[R]]:
+        """Send the request.  Fires with an envelope for every outcome.
+
+        Validation errors and failed calls give an envelope whose
+        ``status.is_error()`` is true and whose ``result`` is None.
+        Cancelling the Deferred aborts the request (``CancelledError``).
+        """
+        try:
+            url = self._url()
+        except PubNubException as exc:
+            return succeed(self._error(PNStatusCategory.PNBadRequestCategory, exc))
+        config = self._pubnub.config
+        d = self._pubnub._transport.get(url, config.non_subscribe_request_timeout)
+        return d.addCallbacks(self._on_response, self._on_failure)
+
+    #: The same as :meth:`deferred` (PubNub's asyncio spelling).
+    future = deferred
+
+    def result(self) -> Deferred[R]:
+        """Send the request; fires with the result, or fails with ``PubNubException``."""
+        return self.deferred().addCallback(_unwrap)
+
+    # -- outcomes ---------------------------------------------------------
+
+    def _status(
+        self,
+        category: PNStatusCategory,
+        status_code: int | None = None,
+        error: PubNubException | None = None,
+        original: Any = None,
+    ) -> PNStatus:
+        config = self._pubnub.config
+        channels, groups = self._affected()
+        return PNStatus(
+            category=category,
+            operation=self._operation,
+            status_code=status_code,
+            error=error is not None,
+            error_data=None if error is None else PNErrorData(str(error), error),
+            tls_enabled=config.ssl,
+            origin=config.origin,
+            uuid=config.uuid,
+            affected_channels=channels,
+            affected_groups=groups,
+            original_response=original,
+        )
+
+    def _error(
+        self,
+        category: PNStatusCategory,
+        exc: PubNubException,
+        status_code: int | None = None,
+        original: Any = None,
+    ) -> PNEnvelope[R]:
+        status = self._status(category, status_code, exc, original)
+        exc.status = status
+        return PNEnvelope(None, status)
+
+    def _on_response(self, response: HTTPResponse) -> PNEnvelope[R]:
+        code = response.code
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            data = _NOT_JSON
+        if 200 <= code < 300:
+            if data is _NOT_JSON:
+                exc = PubNubException(_snippet(response.body), code, PNERR_JSON_DECODING_FAILED)
+                return self._error(PNStatusCategory.PNMalformedResponseCategory, exc, code)
+            try:
+                if not isinstance(data, dict):
+                    raise ResponseShapeError(f"expected a JSON object, got {type(data).__name__}")
+                result = self._parse(data)
+            except (ResponseShapeError, KeyError, TypeError, ValueError, AttributeError) as err:
+                exc = PubNubException(str(err), code, PNERR_MALFORMED_RESPONSE)
+                return self._error(PNStatusCategory.PNMalformedResponseCategory, exc, code, data)
+            return PNEnvelope(result, self._status(PNStatusCategory.PNAcknowledgmentCategory, code))
+        pn_error = PNERR_SERVER_ERROR if code >= 500 else PNERR_CLIENT_ERROR
+        original = None if data is _NOT_JSON else data
+        exc = PubNubException(_error_message(code, data, response.body), code, pn_error)
+        category = _CATEGORY_BY_CODE.get(code, PNStatusCategory.PNUnknownCategory)
+        return self._error(category, exc, code, original)
+
+    def _on_failure(self, failure: Failure) -> PNEnvelope[R] | Failure:
+        if failure.check(CancelledError):
+            return failure
+        if failure.check(TransportFailure):
+            problem = failure.value
+            assert isinstance(problem, TransportFailure)
+            exc = PubNubException(problem.detail, pn_error=problem.pn_error)
+            return self._error(problem.category, exc)
+        _log.failure(
+            "unexpected error in a {operation} call", failure, operation=self._operation.name
+        )
+        exc = PubNubException(failure.getErrorMessage(), pn_error=type(failure.value).__name__)
+        return self._error(PNStatusCategory.PNUnknownCategory, exc)
+
+
+class _NotJSON:
+    pass
+
+
+_NOT_JSON: Any = _NotJSON()
+
+_CATEGORY_BY_CODE = {
+    400: PNStatusCategory.PNBadRequestCategory,
+    403: PNStatusCategory.PNAccessDeniedCategory,
+}
+
+
+def _snippet(body: bytes, size: int = 120) -> str:
+    text = body[:size].decode("utf-8", "replace").strip()
+    if not text:
+        return "empty body"
+    more = "..." if len(body) > size else ""
+    return f"body is not JSON: {text!r}{more}"
+
+
+def _error_message(code: int, data: Any, body: bytes) -> str:
+    """Say why the service refused, from whatever it sent back."""
+    if isinstance(data, dict):
+        message = data.get("message") or data.get("error_message") or data.get("error")
+        if isinstance(message, str) and message:
+            payload = data.get("payload")
+            if isinstance(payload, dict) and payload.get("channels"):
+                return f"{message} (channels: {', '.join(map(str, payload['channels']))})"
+            return message
+        return json.dumps(data)[:200]
+    try:
+        phrase = HTTPStatus(code).phrase
+    except ValueError:
+        phrase = "Unexpected status"
+    if data is _NOT_JSON:
+        return f"{phrase}; {_snippet(body)}"
+    return f"{phrase}; {json.dumps(data)[:200]}"
+
+
+def _unwrap(envelope: PNEnvelope[R]) -> R:
+    if envelope.status.is_error() or envelope.result is None:
+        error_data = envelope.status.error_data
+        if error_data is not None and isinstance(error_data.exception, PubNubException):
+            raise error_data.exception
+        raise PubNubException(str(envelope.status), status=envelope.status)
+    return envelope.result
+
+
+class ChannelsAndGroups(Endpoint[R]):
+    """An endpoint that takes channels and/or channel groups."""
+
+    def __init__(self, pubnub: PubNub) -> None:
+        super().__init__(pubnub)
+        self._channels: list[str] = []
+        self._groups: list[str] = []
+        self._channels_given = False
+        self._groups_given = False
+
+    def channels(self, *names: Names) -> Self:
+        """Set the channels: ``"a,b"``, ``"a", "b"``, ``["a", "b"]`` or ``("a", "b")``."""
+        self._channels = self._names(names, "channels")
+        self._channels_given = True
+        return self
+
+    def channel_groups(self, *names: Names) -> Self:
+        """Set the channel groups (same forms as :meth:`channels`)."""
+        self._groups = self._names(names, "channel_groups")
+        self._groups_given = True
+        return self
+
+    def _require_names(self) -> None:
+        if not self._channels and not self._groups:
+            raise PubNubException(pn_error=PNERR_CHANNEL_OR_GROUP_MISSING)
+
+    def _group_query(self) -> QueryPairs:
+        if not self._groups:
+            return []
+        return [("channel-group", list(self._groups))]
+
+    def _affected(self) -> tuple[list[str] | None, list[str] | None]:
+        return list(self._channels), list(self._groups)

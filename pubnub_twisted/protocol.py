@@ -1,0 +1,170 @@
+"""PubNub's presence wire protocol: the one module client and server share.
+
+Everything about bytes on the wire lives here: percent-encoding, the JSON
+encoding of state, request signing (v2), path templates and limits.  The
+client builds requests with it and the embedded server parses them with it,
+so both agree by construction, and tests pin both sides to the examples in
+PROTOCOL.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+from urllib.parse import quote, unquote
+
+__all__ = [
+    "DEFAULT_ORIGIN",
+    "DEFAULT_PRESENCE_TIMEOUT",
+    "MAX_HERE_NOW_LIMIT",
+    "MAX_URL_LENGTH",
+    "MAX_UUID_LENGTH",
+    "PRESENCE_SUFFIX",
+    "SIGNATURE_WINDOW",
+    "QueryPairs",
+    "QueryValue",
+    "canonical_query",
+    "decode_names",
+    "decode_value",
+    "encode",
+    "encode_names",
+    "encode_query",
+    "json_dumps",
+    "parse_query",
+    "sign",
+    "string_to_sign",
+]
+
+DEFAULT_ORIGIN: Final = "ps.pndsn.com"
+#: Seconds a uuid stays present without a heartbeat unless told otherwise.
+DEFAULT_PRESENCE_TIMEOUT: Final = 300
+#: The service's cap on here_now's ``limit``.
+MAX_HERE_NOW_LIMIT: Final = 1000
+#: Longest URL the service accepts; longer ones get HTTP 414.
+MAX_URL_LENGTH: Final = 32 * 1024
+#: Longest uuid the REST docs allow.
+MAX_UUID_LENGTH: Final = 92
+#: Seconds a signed request's timestamp may differ from the server's clock.
+SIGNATURE_WINDOW: Final = 60
+#: Suffix of the presence channel that carries a channel's events.
+PRESENCE_SUFFIX: Final = "-pnpres"
+
+#: ``A-Z a-z 0-9 _ . - ~`` stay literal; everything else is %XX (UTF-8).
+_SAFE: Final = "~"
+
+
+def encode(text: str) -> str:
+    """Percent-encode one name or value the way PubNub's service expects.
+
+    >>> encode("a/b c+d~e,f:ü*!'()")
+    'a%2Fb%20c%2Bd~e%2Cf%3A%C3%BC%2A%21%27%28%29'
+    """
+    return quote(text, safe=_SAFE)
+
+
+def encode_names(names: Iterable[str]) -> str:
+    """Encode each name and join them with a literal comma.
+
+    An empty list gives ``","``, the placeholder PubNub uses in a path when
+    only channel groups are given.
+    """
+    joined = ",".join([quote(name, safe=_SAFE) for name in names])
+    return joined or ","
+
+
+def decode_names(segment: str) -> list[str]:
+    """Split a comma-joined, percent-encoded list back into names.
+
+    The inverse of :func:`encode_names`; ``","`` and ``""`` give ``[]``.
+    """
+    return [unquote(part, errors="strict") for part in segment.split(",") if part]
+
+
+def json_dumps(value: Any) -> str:
+    """Serialize state the way PubNub's SDK does (``json.dumps`` defaults).
+
+    NaN and infinities are refused (``ValueError``): they are not JSON.
+    """
+    return json.dumps(value, allow_nan=False)
+
+
+#: A query parameter's decoded value: text, or a list of names that goes on
+#: the wire as encoded names joined by literal commas.
+QueryValue = str | list[str]
+QueryPairs = list[tuple[str, QueryValue]]
+
+
+def _wire_value(value: QueryValue) -> str:
+    if isinstance(value, str):
+        return quote(value, safe=_SAFE)
+    return ",".join([quote(name, safe=_SAFE) for name in value])
+
+
+def _decoded_value(value: QueryValue) -> str:
+    return value if isinstance(value, str) else ",".join(value)
+
+
+def encode_query(pairs: Sequence[tuple[str, QueryValue]]) -> str:
+    """Build a query string from decoded ``(key, value)`` pairs, in order."""
+    return "&".join([f"{key}={_wire_value(value)}" for key, value in pairs])
+
+
+def parse_query(query: str) -> list[tuple[str, str]]:
+    """Split a raw query string into ``(key, raw value)`` pairs, values still encoded.
+
+    Values stay encoded so that a list value can be split on its literal
+    commas before decoding (a ``%2C`` inside a name is part of the name).
+    """
+    pairs = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        pairs.append((unquote(key, errors="strict"), value))
+    return pairs
+
+
+def decode_value(raw: str) -> str:
+    """Decode one raw query value (``+`` is left as it is: PubNub encodes spaces as %20)."""
+    return unquote(raw, errors="strict")
+
+
+def _pam_encode(text: str) -> str:
+    # Signing keeps only A-Z a-z 0-9 _ . - literal ('~' too is encoded).
+    return quote(text, safe="").replace("~", "%7E")
+
+
+def canonical_query(pairs: Iterable[tuple[str, QueryValue]]) -> str:
+    """The sorted, re-encoded query that a v2 signature covers.
+
+    ``pairs`` hold decoded values; ``signature`` itself is left out.
+    """
+    return "&".join(
+        f"{key}={_pam_encode(_decoded_value(value))}"
+        for key, value in sorted(pairs, key=lambda pair: pair[0])
+        if key != "signature"
+    )
+
+
+def string_to_sign(publish_key: str, path: str, pairs: Iterable[tuple[str, QueryValue]]) -> str:
+    """The text a v2 signature is computed over (PROTOCOL.md section 4).
+
+    ``path`` is the path exactly as sent on the wire (percent-encoded).
+    """
+    return f"GET\n{publish_key}\n{path}\n{canonical_query(pairs)}\n"
+
+
+def sign(
+    secret_key: str, publish_key: str, path: str, pairs: Iterable[tuple[str, QueryValue]]
+) -> str:
+    """Return the ``v2.`` signature of a GET request."""
+    digest = hmac.new(
+        secret_key.encode("utf-8"),
+        string_to_sign(publish_key, path, pairs).encode("utf-8"),
+        hashlib.sha256,
+    ).digest()
+    return "v2." + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")

@@ -1,0 +1,1 @@
+"""pubnub-twisted's trial test suite."""
