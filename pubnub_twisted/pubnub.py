@@ -8,7 +8,19 @@ from twisted.web.iweb import IAgent
 
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.endpoints.base import Names
+from pubnub_twisted.endpoints.channel_groups import (
+    AddChannelToChannelGroup,
+    ListChannelsInChannelGroup,
+    RemoveChannelFromChannelGroup,
+    RemoveChannelGroup,
+)
+from pubnub_twisted.endpoints.get_state import GetState
+from pubnub_twisted.endpoints.heartbeat import Heartbeat
 from pubnub_twisted.endpoints.here_now import HereNow
+from pubnub_twisted.endpoints.leave import Leave
+from pubnub_twisted.endpoints.set_state import SetState
+from pubnub_twisted.endpoints.where_now import WhereNow
+from pubnub_twisted.models import JSONObject
 from pubnub_twisted.transport import Transport
 
 __all__ = ["PubNub", "PubNubTwisted"]
@@ -74,6 +86,82 @@ class PubNub:
             limit=limit,
             offset=offset,
         )
+
+    def where_now(self, *, uuid: str | None = None) -> WhereNow:
+        """Where a uuid is present (default: this client): ``where_now().deferred()``."""
+        return WhereNow(self)._configure(uuid=uuid)
+
+    def set_state(
+        self,
+        *,
+        channels: Names | None = None,
+        channel_groups: Names | None = None,
+        state: JSONObject | None = None,
+    ) -> SetState:
+        """Set this client's state: ``set_state().channels("a").state({"k": 1}).deferred()``."""
+        return SetState(self)._configure(
+            channels=channels, channel_groups=channel_groups, state=state
+        )
+
+    def get_state(
+        self,
+        *,
+        channels: Names | None = None,
+        channel_groups: Names | None = None,
+        uuid: str | None = None,
+    ) -> GetState:
+        """A uuid's state (default: this client's): ``get_state().channels("a").deferred()``."""
+        return GetState(self)._configure(
+            channels=channels, channel_groups=channel_groups, uuid=uuid
+        )
+
+    def heartbeat(
+        self,
+        *,
+        channels: Names | None = None,
+        channel_groups: Names | None = None,
+        state: dict[str, JSONObject] | None = None,
+        presence_timeout: int | None = None,
+    ) -> Heartbeat:
+        """Announce this client: ``heartbeat().channels("a").deferred()``."""
+        return Heartbeat(self)._configure(
+            channels=channels,
+            channel_groups=channel_groups,
+            state=state,
+            presence_timeout=presence_timeout,
+        )
+
+    def leave(self, *, channels: Names | None = None, channel_groups: Names | None = None) -> Leave:
+        """Leave channels and groups: ``leave().channels("a").deferred()``."""
+        return Leave(self)._configure(channels=channels, channel_groups=channel_groups)
+
+    # -- channel groups ---------------------------------------------------------
+
+    def add_channel_to_channel_group(
+        self, *, channels: Names | None = None, channel_group: str | None = None
+    ) -> AddChannelToChannelGroup:
+        """Add channels to a group: ``...().channels("a").channel_group("g").deferred()``."""
+        return AddChannelToChannelGroup(self)._configure(
+            channels=channels, channel_group=channel_group
+        )
+
+    def remove_channel_from_channel_group(
+        self, *, channels: Names | None = None, channel_group: str | None = None
+    ) -> RemoveChannelFromChannelGroup:
+        """Remove channels from a group: ``...().channels("a").channel_group("g")``."""
+        return RemoveChannelFromChannelGroup(self)._configure(
+            channels=channels, channel_group=channel_group
+        )
+
+    def list_channels_in_channel_group(
+        self, *, channel_group: str | None = None
+    ) -> ListChannelsInChannelGroup:
+        """The channels of a group: ``...().channel_group("g").deferred()``."""
+        return ListChannelsInChannelGroup(self)._configure(channel_group=channel_group)
+
+    def remove_channel_group(self, *, channel_group: str | None = None) -> RemoveChannelGroup:
+        """Delete a channel group: ``remove_channel_group().channel_group("g").deferred()``."""
+        return RemoveChannelGroup(self)._configure(channel_group=channel_group)
 
     # -- lifecycle ------------------------------------------------------------
 

@@ -37,7 +37,10 @@ from pubnub_twisted.models import JSONObject, PNEnvelope, PNErrorData, PNStatus
 from pubnub_twisted.protocol import (
     MAX_URL_LENGTH,
     MAX_UUID_LENGTH,
+    PRESENCE_SUFFIX,
     QueryPairs,
+    encode,
+    encode_names,
     encode_query,
     json_dumps,
     sign,
@@ -47,7 +50,7 @@ from pubnub_twisted.transport import PNSDK, HTTPResponse, TransportFailure
 if TYPE_CHECKING:
     from pubnub_twisted.pubnub import PubNub
 
-__all__ = ["Endpoint", "Names", "ResponseShapeError"]
+__all__ = ["Endpoint", "Names", "ResponseShapeError", "TargetUUID"]
 
 R = TypeVar("R")
 
@@ -72,6 +75,28 @@ def expect(data: Any, key: str, kind: type | tuple[type, ...]) -> Any:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ResponseShapeError(f"key {key!r} has the wrong type ({type(value).__name__})")
     return value
+
+
+def expect_names(data: Any, key: str) -> list[str]:
+    """``data[key]``, checked to be a list of strings (channel names)."""
+    names = expect(data, key, list)
+    for name in names:
+        if not isinstance(name, str):
+            raise ResponseShapeError(f"key {key!r} holds {name!r}, not a string")
+    return list(names)
+
+
+def check_uuid(uuid: Any, what: str = "uuid") -> str:
+    """Return ``uuid`` if it is a usable uuid (non-empty str, at most 92 characters)."""
+    if not isinstance(uuid, str) or not uuid:
+        raise PubNubException(
+            f"{what} must be a non-empty string, not {uuid!r}", pn_error=PNERR_UUID_MISSING
+        )
+    if len(uuid) > MAX_UUID_LENGTH:
+        raise PubNubException(
+            f"{what} is longer than {MAX_UUID_LENGTH} characters", pn_error=PNERR_UUID_MISSING
+        )
+    return uuid
 
 
 def _names(args: tuple[Any, ...], what: str) -> list[str]:
@@ -183,13 +208,7 @@ class Endpoint(Generic[R]):
         config = self._pubnub.config
         if not config.subscribe_key:
             raise PubNubException(pn_error=PNERR_SUBSCRIBE_KEY_MISSING)
-        uuid = config.uuid
-        if not isinstance(uuid, str) or not uuid:
-            raise PubNubException(pn_error=PNERR_UUID_MISSING)
-        if len(uuid) > MAX_UUID_LENGTH:
-            raise PubNubException(
-                f"uuid is longer than {MAX_UUID_LENGTH} characters", pn_error=PNERR_UUID_MISSING
-            )
+        uuid = check_uuid(config.uuid)
         self._validate()
         path = self._path(config.subscribe_key)
         pairs = self._query()
@@ -386,6 +405,21 @@ class ChannelsAndGroups(Endpoint[R]):
         if not self._channels and not self._groups:
             raise PubNubException(pn_error=PNERR_CHANNEL_OR_GROUP_MISSING)
 
+    def _refuse_presence_names(self) -> None:
+        """Refuse ``-pnpres`` names: heartbeat and leave name data channels only."""
+        for what, names in (("channel", self._channels), ("channel group", self._groups)):
+            for name in names:
+                if name.endswith(PRESENCE_SUFFIX):
+                    raise PubNubException(
+                        f"{what} {name!r} is a presence channel (ends in {PRESENCE_SUFFIX!r}); "
+                        "heartbeat and leave take data channels and groups only",
+                        pn_error=PNERR_INVALID_ARGUMENT,
+                    )
+
+    def _channel_path(self, subscribe_key: str, rest: str = "") -> str:
+        """``/v2/presence/sub-key/{sub}/channel/{chs}`` followed by ``rest``."""
+        return f"/v2/presence/sub-key/{subscribe_key}/channel/{encode_names(self._channels)}{rest}"
+
     def _group_query(self) -> QueryPairs:
         if not self._groups:
             return []
@@ -393,3 +427,29 @@ class ChannelsAndGroups(Endpoint[R]):
 
     def _affected(self) -> tuple[list[str] | None, list[str] | None]:
         return list(self._channels), list(self._groups)
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+#: A setter never called (``None`` is a value a caller can pass, and get refused).
+UNSET: Any = _Unset()
+
+
+class TargetUUID:
+    """Mixin for endpoints that ask about a uuid: ``.uuid()``, by default our own."""
+
+    _pubnub: PubNub
+    _target: Any = UNSET
+
+    def uuid(self, uuid: str) -> Self:
+        """Ask about this uuid instead of this client's own."""
+        self._target = uuid
+        return self
+
+    def _target_segment(self) -> str:
+        """The target uuid, checked and percent-encoded for the path."""
+        target = self._pubnub.config.uuid if self._target is UNSET else self._target
+        return encode(check_uuid(target, "the target uuid"))
