@@ -63,6 +63,10 @@ class PNConfiguration:
         self.reconnection_interval: float = 2.0
         #: Subscribe loop: attempts before giving up (``-1``: never give up).
         self.maximum_reconnection_retries: int = 6
+        #: Emit one ``twisted.logger`` event per call (operation, channels, status,
+        #: category, latency; never keys or signatures).  Off by default: an
+        #: application that never starts logging would otherwise buffer them.
+        self.log_requests: bool = False
         #: Do not send a leave when unsubscribing.
         self.suppress_leave_events: bool = False
         self._presence_timeout: int = DEFAULT_PRESENCE_TIMEOUT

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from twisted.internet.task import Clock
+from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from pubnub_twisted import (
@@ -11,12 +13,14 @@ from pubnub_twisted import (
     PNHereNowOccupantData,
     PNHereNowResult,
     PNStatusCategory,
+    PubNub,
     PubNubException,
 )
 from pubnub_twisted.endpoints.here_now import HereNow
 from pubnub_twisted.models import PNEnvelope
 from pubnub_twisted.transport import PNSDK
-from tests.helpers import SUB_KEY, UUID, CannedResource, canned_client
+from tests.fakes import FakeAgent, FakeResponse, Script
+from tests.helpers import SUB_KEY, UUID, CannedResource, canned_client, config
 
 PNSDK_Q = PNSDK.replace("/", "%2F")
 BASE = f"/v2/presence/sub-key/{SUB_KEY}"
@@ -325,3 +329,54 @@ class HereNowParsingTests(SynchronousTestCase):
             failure = self.failureResultOf(d2, PubNubException)
             self.assertIn(message, str(failure.value))
             self.assertIs(failure.value.status.category, category)
+
+
+class RequestLoggingTests(SynchronousTestCase):
+    """One structured twisted.logger event per call when log_requests is on."""
+
+    def capture(self) -> list[LogEvent]:
+        events: list[LogEvent] = []
+        observer = cast(ILogObserver, events.append)
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        return events
+
+    def test_event_per_call(self) -> None:
+        """A call logs operation, channels, status code, category and latency."""
+        events = self.capture()
+        agent = FakeAgent(Script(hang=True))
+        clock = Clock()
+        conf = config(log_requests=True, auth_key="SECRET-AUTH")
+        pubnub = PubNub(conf, reactor=clock, agent=agent)
+        d = pubnub.here_now().channels("lobby").deferred()
+        clock.advance(0.25)
+        agent.pending[0].callback(FakeResponse(200, [b'{"occupancy": 0}'], {}, True))
+        self.successResultOf(d)
+        mine = [e for e in events if e.get("log_namespace") == "pubnub_twisted.request"]
+        self.assertEqual(len(mine), 1)
+        event = mine[0]
+        self.assertEqual(event["operation"], "PNHereNowOperation")
+        self.assertEqual(event["channels"], ["lobby"])
+        self.assertEqual(event["status_code"], 200)
+        self.assertEqual(event["category"], "PNAcknowledgmentCategory")
+        self.assertEqual(event["latency"], 0.25)
+        self.assertNotIn("SECRET-AUTH", repr(event))
+
+    def test_validation_error_logged(self) -> None:
+        """A refused call is logged too, with its error."""
+        events = self.capture()
+        pubnub, _, _ = canned_client(CannedResource(), log_requests=True)
+        self.successResultOf(pubnub.here_now().channels([]).deferred())
+        mine = [e for e in events if e.get("log_namespace") == "pubnub_twisted.request"]
+        self.assertEqual(mine[0]["category"], "PNBadRequestCategory")
+        self.assertIn("Channel or group missing", mine[0]["error"])
+
+    def test_quiet_by_default(self) -> None:
+        """Without log_requests nothing is emitted for a call."""
+        events = self.capture()
+        resource = CannedResource(body={"status": 200, "occupancy": 0, "uuids": []})
+        pubnub, _, agent = canned_client(resource)
+        d = pubnub.here_now().channels("lobby").deferred()
+        agent.flush()
+        self.successResultOf(d)
+        self.assertEqual([e for e in events if "pubnub_twisted" in e.get("log_namespace", "")], [])

@@ -59,6 +59,7 @@ R = TypeVar("R")
 Names = str | Iterable[str]
 
 _log = Logger(namespace="pubnub_twisted")
+_request_log = Logger(namespace="pubnub_twisted.request")
 
 
 class ResponseShapeError(ValueError):
@@ -241,13 +242,36 @@ class Endpoint(Generic[R]):
         ``status.is_error()`` is true and whose ``result`` is None.
         Cancelling the Deferred aborts the request (``CancelledError``).
         """
+        config = self._pubnub.config
         try:
             url = self._url()
         except PubNubException as exc:
-            return succeed(self._error(PNStatusCategory.PNBadRequestCategory, exc))
-        config = self._pubnub.config
-        d = self._pubnub._transport.get(url, config.non_subscribe_request_timeout)
-        return d.addCallbacks(self._on_response, self._on_failure)
+            refused = succeed(self._error(PNStatusCategory.PNBadRequestCategory, exc))
+            return refused.addCallback(self._logged, None) if config.log_requests else refused
+        started = self._pubnub.reactor.seconds()
+        sent = self._pubnub._transport.get(url, config.non_subscribe_request_timeout)
+        d = sent.addCallbacks(self._on_response, self._on_failure)
+        if config.log_requests:
+            d.addCallback(self._logged, started)
+        return d
+
+    def _logged(self, envelope: PNEnvelope[R], started: float | None) -> PNEnvelope[R]:
+        """Emit one structured event for a finished call (never the URL: it holds secrets)."""
+        status = envelope.status
+        latency = None if started is None else self._pubnub.reactor.seconds() - started
+        _request_log.info(
+            "{operation} {outcome} ({category}, HTTP {status_code}) in {latency_ms} ms",
+            operation=status.operation.name,
+            outcome="failed" if status.error else "ok",
+            category=status.category.name,
+            status_code=status.status_code,
+            channels=status.affected_channels,
+            groups=status.affected_groups,
+            latency=latency,
+            latency_ms="-" if latency is None else f"{latency * 1000:.1f}",
+            error=None if status.error_data is None else status.error_data.information,
+        )
+        return envelope
 
     #: The same as :meth:`deferred` (PubNub's asyncio spelling).
     future = deferred
