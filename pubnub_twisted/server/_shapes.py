@@ -1,0 +1,141 @@
+"""The JSON bodies the presence server answers with (PROTOCOL.md section 2).
+
+Pure functions from store results to response objects, key order as
+PubNub's service writes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pubnub_twisted.models import JSONObject, PNHereNowChannelData, PNHereNowResult
+
+__all__ = [
+    "PRESENCE",
+    "REGISTRY",
+    "error",
+    "forbidden",
+    "get_state_multi",
+    "get_state_single",
+    "group_channels",
+    "here_now_flat",
+    "here_now_wrapped",
+    "leave_ok",
+    "ok",
+    "registry_ok",
+    "set_state_ok",
+    "where_now",
+]
+
+PRESENCE = "Presence"
+REGISTRY = "channel-registry"
+ACCESS_MANAGER = "Access Manager"
+
+Body = dict[str, Any]
+
+
+def ok() -> Body:
+    """heartbeat's answer."""
+    return {"status": 200, "message": "OK", "service": PRESENCE}
+
+
+def leave_ok() -> Body:
+    """leave's answer."""
+    return {"status": 200, "message": "OK", "action": "leave", "service": PRESENCE}
+
+
+def error(status: int, message: str, service: str = PRESENCE) -> Body:
+    """A refusal (400, 404, 405, 414, ...)."""
+    return {"status": status, "message": message, "error": True, "service": service}
+
+
+def forbidden(message: str, channels: list[str], groups: list[str]) -> Body:
+    """Access Manager's 403, naming what the request touched."""
+    payload: Body = {"channels": channels}
+    if groups:
+        payload["channel-groups"] = groups
+    return {
+        "message": message,
+        "payload": payload,
+        "error": True,
+        "service": ACCESS_MANAGER,
+        "status": 403,
+    }
+
+
+def _occupants(entry: PNHereNowChannelData, with_state: bool) -> list[Any]:
+    if not with_state:
+        return [occupant.uuid for occupant in entry.occupants]
+    return [
+        {"uuid": uuid} if state is None else {"uuid": uuid, "state": state}
+        for uuid, state in entry.occupants
+    ]
+
+
+def here_now_flat(entry: PNHereNowChannelData | None, with_uuids: bool, with_state: bool) -> Body:
+    """here_now for exactly one channel and no group."""
+    body = ok()
+    if with_uuids:
+        body["uuids"] = [] if entry is None else _occupants(entry, with_state)
+    body["occupancy"] = 0 if entry is None else entry.occupancy
+    return body
+
+
+def here_now_wrapped(result: PNHereNowResult, with_uuids: bool, with_state: bool) -> Body:
+    """here_now for several channels, any group, or every channel."""
+    channels: Body = {}
+    for entry in result.channels:
+        item: Body = {"occupancy": entry.occupancy}
+        if with_uuids:
+            item["uuids"] = _occupants(entry, with_state)
+        channels[entry.channel_name] = item
+    body = ok()
+    body["payload"] = {
+        "channels": channels,
+        "total_channels": result.total_channels,
+        "total_occupancy": result.total_occupancy,
+    }
+    return body
+
+
+def where_now(channels: list[str]) -> Body:
+    """where_now's answer."""
+    body = ok()
+    body["payload"] = {"channels": channels}
+    return body
+
+
+def set_state_ok(state: JSONObject) -> Body:
+    """set_state echoes the state."""
+    body = ok()
+    body["payload"] = state
+    return body
+
+
+def get_state_single(uuid: str, channel: str, state: JSONObject) -> Body:
+    """get_state for exactly one channel and no group."""
+    body = ok()
+    body.update(uuid=uuid, channel=channel, payload=state)
+    return body
+
+
+def get_state_multi(uuid: str, states: dict[str, JSONObject]) -> Body:
+    """get_state for several channels or any group."""
+    body = ok()
+    body.update(uuid=uuid, payload={"channels": states})
+    return body
+
+
+def registry_ok() -> Body:
+    """Channel-group add, remove and delete."""
+    return {"status": 200, "message": "OK", "service": REGISTRY, "error": False}
+
+
+def group_channels(group: str, channels: list[str]) -> Body:
+    """The channels of a channel group."""
+    return {
+        "status": 200,
+        "payload": {"channels": channels, "group": group},
+        "service": REGISTRY,
+        "error": False,
+    }

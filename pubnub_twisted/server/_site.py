@@ -1,0 +1,154 @@
+"""Serving the presence resource on a TCP port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
+from twisted.internet.interfaces import IListeningPort, IReactorTCP, IReactorTime
+from twisted.python.failure import Failure
+from twisted.web.http import HTTPChannel, Request
+from twisted.web.server import Site
+
+from pubnub_twisted.server.resource import PresenceResource
+from pubnub_twisted.server.store import PresenceStore
+
+__all__ = ["PresenceServer", "PresenceSite", "listen"]
+
+#: Request lines (and all headers) up to this size reach the resource, so a
+#: URL over MAX_URL_LENGTH gets PubNub's JSON 414 instead of a dropped
+#: connection (Twisted's own limit is 16 KiB).
+_MAX_LINE = 1024 * 1024
+
+
+class _PresenceChannel(HTTPChannel):
+    """An HTTP channel with room for long URLs that tells its site when it closes."""
+
+    MAX_LENGTH = _MAX_LINE
+    totalHeadersSize = _MAX_LINE + 64 * 1024
+
+    def connectionMade(self) -> None:
+        HTTPChannel.connectionMade(self)
+        if isinstance(self.factory, PresenceSite):
+            self.factory._opened(self)
+
+    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+        HTTPChannel.connectionLost(self, reason)
+        if isinstance(self.factory, PresenceSite):
+            self.factory._closed(self)
+
+
+class PresenceSite(Site):
+    """A ``Site`` for :class:`PresenceResource`: quiet, and room for 32 KiB URLs.
+
+    It writes no access log of its own (the resource logs each request
+    through ``twisted.logger``), and :meth:`close_connections` ends the
+    keep-alive connections that outlive ``stopListening``.
+    """
+
+    noisy = False
+    protocol = _PresenceChannel  # type: ignore[assignment]
+
+    def __init__(self, resource: PresenceResource, reactor: IReactorTime | None = None) -> None:
+        Site.__init__(self, resource, reactor=reactor)
+        self._channels: dict[_PresenceChannel, list[Deferred[None]]] = {}
+
+    def log(self, request: Request) -> None:
+        """No access log (see the class docstring)."""
+
+    def _opened(self, channel: _PresenceChannel) -> None:
+        self._channels[channel] = []
+
+    def _closed(self, channel: _PresenceChannel) -> None:
+        for waiter in self._channels.pop(channel, []):
+            waiter.callback(None)
+
+    def close_connections(self) -> Deferred[None]:
+        """Close every open connection; fires once they are all closed."""
+        waiting: list[Deferred[None]] = []
+        for channel, waiters in list(self._channels.items()):
+            waiter: Deferred[None] = Deferred()
+            waiters.append(waiter)
+            waiting.append(waiter)
+            channel.transport.loseConnection()  # type: ignore[union-attr]
+        done: Deferred[None] = DeferredList(waiting).addCallback(lambda _: None)
+        return done
+
+
+@dataclass
+class PresenceServer:
+    """A presence server listening on a TCP port; :meth:`stop` ends it."""
+
+    listening_port: IListeningPort
+    site: PresenceSite
+    store: PresenceStore
+    owns_store: bool = field(default=True, repr=False)
+
+    @property
+    def resource(self) -> PresenceResource:
+        """The REST resource being served."""
+        resource = self.site.resource
+        assert isinstance(resource, PresenceResource)
+        return resource
+
+    @property
+    def host(self) -> str:
+        """The address it listens on."""
+        return str(self.listening_port.getHost().host)  # type: ignore[attr-defined]
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (the real one when asked for port 0)."""
+        return int(self.listening_port.getHost().port)  # type: ignore[attr-defined]
+
+    @property
+    def origin(self) -> str:
+        """``host:port``, ready for ``PNConfiguration.origin`` (with ``ssl = False``)."""
+        host = self.host
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """``http://host:port``."""
+        return f"http://{self.origin}"
+
+    def stop(self) -> Deferred[None]:
+        """Stop listening, close open connections and (if it made it) stop the store."""
+        if self.owns_store:
+            self.store.stop()
+        stopped: Deferred[object] = maybeDeferred(self.listening_port.stopListening)
+        return stopped.addCallback(lambda _: self.site.close_connections())
+
+
+def listen(
+    reactor: IReactorTCP,
+    *,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    store: PresenceStore | None = None,
+    here_now_cache: float = 3.0,
+    secret_key: str | None = None,
+    publish_key: str | None = None,
+    auth_keys: Iterable[str] | None = None,
+) -> PresenceServer:
+    """Serve a presence server on ``host:port`` (loopback, an ephemeral port by default).
+
+    ``store`` defaults to a new :class:`PresenceStore` on ``reactor``'s
+    clock; the other options are :class:`PresenceResource`'s.
+    """
+    clock = IReactorTime(reactor)
+    owns_store = store is None
+    if store is None:
+        store = PresenceStore(clock)
+    resource = PresenceResource(
+        store,
+        here_now_cache=here_now_cache,
+        secret_key=secret_key,
+        publish_key=publish_key,
+        auth_keys=auth_keys,
+    )
+    site = PresenceSite(resource, reactor=clock)
+    # Site's annotations do not (yet) say it is a ServerFactory of its channel type.
+    listening_port = reactor.listenTCP(port, site, interface=host)  # type: ignore[arg-type]
+    return PresenceServer(listening_port, site, store, owns_store)

@@ -1,0 +1,359 @@
+"""The presence REST API on ``twisted.web``: PubNub's wire protocol over a store.
+
+:class:`PresenceResource` answers every call of PROTOCOL.md section 1 with
+the exact bodies of section 2, in memory (``treq.testing``) or on a port
+(:func:`pubnub_twisted.server.listen`).  Bad input always gets one of
+PubNub's JSON error shapes, never a traceback.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+from twisted.logger import Logger
+from twisted.web.resource import Resource
+from twisted.web.server import Request
+
+from pubnub_twisted.models import JSONObject
+from pubnub_twisted.protocol import (
+    DEFAULT_PRESENCE_TIMEOUT,
+    MAX_HERE_NOW_LIMIT,
+    MAX_URL_LENGTH,
+    MAX_UUID_LENGTH,
+    SIGNATURE_WINDOW,
+    sign,
+)
+from pubnub_twisted.server import _shapes
+from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
+from pubnub_twisted.server.store import PresenceStore
+
+__all__ = ["PresenceResource"]
+
+_log: Final = Logger(namespace="pubnub_twisted.server")
+
+#: Largest heartbeat (presence timeout) accepted, in seconds.
+MAX_HEARTBEAT: Final = 2**31 - 1
+#: Deepest JSON nesting accepted in a state.
+MAX_STATE_DEPTH: Final = 64
+#: Parameters that do not change a here_now answer (left out of the cache key).
+_VOLATILE: Final = frozenset(
+    {"pnsdk", "uuid", "auth", "timestamp", "signature"}  # caller and signing
+    | {"requestid", "instanceid", "ee", "on-demand"}  # accepted and ignored
+)
+_HEADERS: Final = (
+    (b"Content-Type", b'text/javascript; charset="UTF-8"'),
+    (b"Cache-Control", b"no-cache"),
+    (b"Access-Control-Allow-Origin", b"*"),
+)
+
+
+def _encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode("ascii")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _depth_ok(value: object) -> bool:
+    """Whether ``value`` nests at most :data:`MAX_STATE_DEPTH` deep."""
+    level: list[object] = [value]
+    for _ in range(MAX_STATE_DEPTH):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return True
+    return not any(isinstance(item, dict | list) for item in level)
+
+
+def _parse_json(text: str | None, service: str) -> object:
+    if text is None:
+        raise bad_request("State missing", service)
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise bad_request("Invalid JSON", service) from None
+    if not _depth_ok(value):
+        raise bad_request(f"State nests deeper than {MAX_STATE_DEPTH} levels", service)
+    return value
+
+
+class _HereNowCache:
+    """here_now answers per identical query, for ``ttl`` seconds of the clock."""
+
+    _MAX_ENTRIES: Final = 10_000
+
+    def __init__(self, store: PresenceStore, ttl: float) -> None:
+        self._clock = store.clock
+        self._ttl = ttl
+        # key -> (expires, body); insertion order is expiry order (one ttl).
+        self._entries: dict[tuple[object, ...], tuple[float, bytes]] = {}
+
+    @staticmethod
+    def key(call: Call) -> tuple[object, ...]:
+        kept = sorted(
+            (name, value)
+            for name, value in call.params
+            if name not in _VOLATILE and not name.startswith("l_")
+        )
+        return (call.path, *kept)
+
+    def get(self, key: tuple[object, ...]) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] <= self._clock.seconds():
+            return None
+        return entry[1]
+
+    def put(self, key: tuple[object, ...], body: bytes) -> None:
+        if self._ttl <= 0:
+            return
+        now = self._clock.seconds()
+        entries = self._entries
+        entries.pop(key, None)
+        while entries:  # drop expired entries (the oldest come first), and any overflow
+            oldest = next(iter(entries))
+            if entries[oldest][0] > now and len(entries) < self._MAX_ENTRIES:
+                break
+            del entries[oldest]
+        entries[key] = (now + self._ttl, body)
+
+
+class PresenceResource(Resource):
+    """PubNub's presence REST API over ``store`` (a leaf: it routes by itself).
+
+    ``here_now_cache``: seconds a here_now answer is reused for an identical
+    query (PubNub: 3; 0 turns caching off).  Access control is off unless
+    configured: with ``secret_key`` (which needs ``publish_key``) every
+    request must carry a valid v2 ``signature`` and a ``timestamp`` within
+    :data:`~pubnub_twisted.protocol.SIGNATURE_WINDOW` seconds; with
+    ``auth_keys`` every request must carry one of them as ``auth``.
+    """
+
+    isLeaf = True
+
+    def __init__(
+        self,
+        store: PresenceStore,
+        *,
+        here_now_cache: float = 3.0,
+        secret_key: str | None = None,
+        publish_key: str | None = None,
+        auth_keys: Iterable[str] | None = None,
+    ) -> None:
+        Resource.__init__(self)
+        if secret_key is not None and not publish_key:
+            raise ValueError("verifying signatures needs the publish key as well")
+        if here_now_cache < 0:
+            raise ValueError("here_now_cache must not be negative")
+        self.store = store
+        self._cache = _HereNowCache(store, here_now_cache)
+        self._secret_key = secret_key
+        self._publish_key = publish_key or ""
+        self._auth_keys = None if auth_keys is None else frozenset(auth_keys)
+        self._handlers: dict[str, Callable[[Call], dict[str, Any]]] = {
+            "here_now": self._here_now,
+            "here_now_global": self._here_now,
+            "where_now": self._where_now,
+            "set_state": self._set_state,
+            "get_state": self._get_state,
+            "heartbeat": self._heartbeat,
+            "leave": self._leave,
+            "group": self._group,
+            "delete_group": self._delete_group,
+        }
+
+    # -- HTTP ---------------------------------------------------------------
+
+    def render(self, request: Request) -> bytes:
+        """Answer one request (every method: non-GET gets 405)."""
+        status, body, path = self.respond(request.method, request.uri)
+        request.setResponseCode(status)
+        for name, value in _HEADERS:
+            request.setHeader(name, value)
+        if status == 405:
+            request.setHeader(b"Allow", b"GET")
+        _log.debug(
+            "{method} {path} -> {status}",
+            method=request.method.decode("ascii", "replace"),
+            path=path,
+            status=status,
+        )
+        return body
+
+    def respond(self, method: bytes, uri: bytes) -> tuple[int, bytes, str]:
+        """The status and body for a request, and its path (for logs: no query)."""
+        path = uri.partition(b"?")[0].decode("utf-8", "replace")
+        try:
+            if method != b"GET":
+                raise Refusal(405, _shapes.error(405, "Method Not Allowed"))
+            if len(uri) > MAX_URL_LENGTH:
+                raise Refusal(414, _shapes.error(414, "Request URI Too Long"))
+            call = route(parse(uri))
+            path = call.path
+            self._check_access(call)
+            call.uuid = self._check_uuid(call.text("uuid"), call.service)
+            if call.operation.startswith("here_now"):
+                return 200, self._cached_here_now(call), path
+            return 200, _encode(self._handlers[call.operation](call)), path
+        except Refusal as refusal:
+            return refusal.status, _encode(refusal.body), path
+        except Exception:
+            _log.failure("Presence request {path} failed", path=path)
+            return 500, _encode(_shapes.error(500, "Internal Server Error")), path
+
+    # -- checks -------------------------------------------------------------
+
+    def _check_access(self, call: Call) -> None:
+        if self._secret_key is not None:
+            self._check_signature(call, self._secret_key)
+        if self._auth_keys is not None and call.text("auth") not in self._auth_keys:
+            raise Refusal(403, _shapes.forbidden("Forbidden", call.channels, call.groups))
+
+    def _check_signature(self, call: Call, secret_key: str) -> None:
+        def refuse(message: str) -> Refusal:
+            return Refusal(403, _shapes.forbidden(message, call.channels, call.groups))
+
+        signature = call.text("signature")
+        timestamp = parse_int(call.text("timestamp"))
+        if not signature or timestamp is None:
+            raise refuse("Signature does not match")
+        if abs(timestamp - self.store.clock.seconds()) > SIGNATURE_WINDOW:
+            raise refuse("Request timestamp out of range")
+        expected = sign(secret_key, self._publish_key, call.path, call.decoded_params())
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
+            raise refuse("Signature does not match")
+
+    @staticmethod
+    def _check_uuid(uuid: str | None, service: str) -> str:
+        if not uuid:
+            raise bad_request("Missing uuid: the uuid parameter is required", service)
+        if len(uuid) > MAX_UUID_LENGTH:
+            raise bad_request(f"Invalid uuid: longer than {MAX_UUID_LENGTH} characters", service)
+        return uuid
+
+    @staticmethod
+    def _require_names(call: Call) -> None:
+        if not call.channels and not call.groups:
+            raise bad_request("Channel or group missing")
+
+    # -- presence -----------------------------------------------------------
+
+    def _cached_here_now(self, call: Call) -> bytes:
+        key = self._cache.key(call)
+        body = self._cache.get(key)
+        if body is None:
+            body = _encode(self._here_now(call))
+            self._cache.put(key, body)
+        return body
+
+    def _here_now(self, call: Call) -> dict[str, Any]:
+        limit = call.integer("limit", default=-1)  # -1: no limit (PubNub's REST docs)
+        offset = call.integer("offset", default=0)
+        if limit < -1 or offset < 0:
+            raise bad_request("Invalid limit or offset: must not be negative")
+        page_size = None if limit == -1 else min(limit, MAX_HERE_NOW_LIMIT)
+        with_uuids = not call.flag("disable_uuids")
+        with_state = call.flag("state")
+        flat = False
+        if call.operation == "here_now_global":
+            channels = None
+        else:
+            self._require_names(call)
+            flat = len(call.channels) == 1 and not call.groups
+            channels = self.store.expand_groups(call.sub_key, call.channels, call.groups)
+        result = self.store.here_now(call.sub_key, channels, offset=offset, limit=page_size)
+        if flat:
+            entry = result.channels[0] if result.channels else None
+            return _shapes.here_now_flat(entry, with_uuids, with_state)
+        return _shapes.here_now_wrapped(result, with_uuids, with_state)
+
+    def _where_now(self, call: Call) -> dict[str, Any]:
+        self._check_uuid(call.target_uuid, call.service)
+        return _shapes.where_now(self.store.where_now(call.sub_key, call.target_uuid))
+
+    def _set_state(self, call: Call) -> dict[str, Any]:
+        self._require_names(call)
+        self._check_uuid(call.target_uuid, call.service)
+        state = _parse_json(call.text("state"), call.service)
+        if not isinstance(state, dict):
+            raise bad_request("Invalid state: it must be a JSON object")
+        channels = self.store.expand_groups(call.sub_key, call.channels, call.groups)
+        self.store.set_state(call.sub_key, call.target_uuid, channels, state)
+        return _shapes.set_state_ok(state)
+
+    def _get_state(self, call: Call) -> dict[str, Any]:
+        self._require_names(call)
+        self._check_uuid(call.target_uuid, call.service)
+        uuid = call.target_uuid
+        if len(call.channels) == 1 and not call.groups:
+            channel = call.channels[0]
+            state = self.store.get_state(call.sub_key, uuid, [channel])[channel]
+            return _shapes.get_state_single(uuid, channel, state)
+        channels = self.store.expand_groups(call.sub_key, call.channels, call.groups)
+        return _shapes.get_state_multi(uuid, self.store.get_state(call.sub_key, uuid, channels))
+
+    def _heartbeat(self, call: Call) -> dict[str, Any]:
+        self._require_names(call)
+        timeout = call.integer("heartbeat", default=DEFAULT_PRESENCE_TIMEOUT)
+        if not 1 <= timeout <= MAX_HEARTBEAT:
+            raise bad_request(f"Invalid heartbeat: {timeout} is not between 1 and {MAX_HEARTBEAT}")
+        states = self._keyed_state(call)
+        for group in call.groups:  # state keyed by a group (as PubNub's JS SDK sends it)
+            if group in states:  # applies to the group's channels without their own
+                for channel in self.store.channels_in_group(call.sub_key, group):
+                    states.setdefault(channel, states[group])
+        channels = self.store.expand_groups(call.sub_key, call.channels, call.groups)
+        self.store.heartbeat(call.sub_key, call.uuid, channels, timeout, states)
+        return _shapes.ok()
+
+    @staticmethod
+    def _keyed_state(call: Call) -> dict[str, JSONObject]:
+        text = call.text("state")
+        if text is None:
+            return {}
+        states = _parse_json(text, call.service)
+        if not isinstance(states, dict) or not all(isinstance(v, dict) for v in states.values()):
+            raise bad_request(
+                'Invalid state: heartbeat state must be keyed by channel, {"ch1": {...}}'
+            )
+        return states
+
+    def _leave(self, call: Call) -> dict[str, Any]:
+        self._require_names(call)
+        channels = self.store.expand_groups(call.sub_key, call.channels, call.groups)
+        self.store.leave(call.sub_key, call.uuid, channels)
+        return _shapes.leave_ok()
+
+    # -- channel groups -----------------------------------------------------
+
+    def _group(self, call: Call) -> dict[str, Any]:
+        if not call.group:
+            raise bad_request("Channel group missing", call.service)
+        add, remove = call.raw("add"), call.raw("remove")
+        if add is None and remove is None:
+            return _shapes.group_channels(
+                call.group, self.store.channels_in_group(call.sub_key, call.group)
+            )
+        if add is not None and remove is not None:
+            raise bad_request("Use either add or remove, not both", call.service)
+        channels = call.names("add" if add is not None else "remove")
+        if not channels:
+            raise bad_request("Channels missing", call.service)
+        if add is not None:
+            self.store.add_channels_to_group(call.sub_key, call.group, channels)
+        else:
+            self.store.remove_channels_from_group(call.sub_key, call.group, channels)
+        return _shapes.registry_ok()
+
+    def _delete_group(self, call: Call) -> dict[str, Any]:
+        if not call.group:
+            raise bad_request("Channel group missing", call.service)
+        self.store.delete_group(call.sub_key, call.group)
+        return _shapes.registry_ok()
