@@ -1,0 +1,468 @@
+"""The ``pubnub-twisted`` command line (also ``python -m pubnub_twisted``).
+
+``demo`` runs the guided tour against an embedded server, ``serve`` runs
+the embedded server in the foreground, and one subcommand per presence
+operation talks to any PubNub origin.  Keys can come from the environment
+(``PUBNUB_SUBSCRIBE_KEY``, ``PUBNUB_PUBLISH_KEY``, ``PUBNUB_SECRET_KEY``,
+``PUBNUB_AUTH_KEY``, ``PUBNUB_UUID``, ``PUBNUB_ORIGIN``) so they stay out of
+shell history.  Errors are one line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import react
+
+from pubnub_twisted._version import __version__
+from pubnub_twisted.config import PNConfiguration
+from pubnub_twisted.errors import PubNubException
+from pubnub_twisted.models import (
+    PNChannelGroupsListResult,
+    PNGetStateResult,
+    PNHereNowResult,
+    PNSetStateResult,
+    PNWhereNowResult,
+)
+from pubnub_twisted.protocol import DEFAULT_ORIGIN
+from pubnub_twisted.pubnub import PubNub
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class CLIError(Exception):
+    """A problem to report as one line on stderr."""
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+def _add_client_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection (environment variables in brackets)")
+    group.add_argument(
+        "--origin",
+        default=_env("PUBNUB_ORIGIN") or DEFAULT_ORIGIN,
+        help=f"host[:port] of PubNub or a local server [PUBNUB_ORIGIN] (default {DEFAULT_ORIGIN})",
+    )
+    group.add_argument(
+        "--subscribe-key", default=_env("PUBNUB_SUBSCRIBE_KEY"), help="[PUBNUB_SUBSCRIBE_KEY]"
+    )
+    group.add_argument(
+        "--publish-key", default=_env("PUBNUB_PUBLISH_KEY"), help="[PUBNUB_PUBLISH_KEY]"
+    )
+    group.add_argument(
+        "--secret-key",
+        default=_env("PUBNUB_SECRET_KEY"),
+        help="sign requests with this key [PUBNUB_SECRET_KEY]",
+    )
+    group.add_argument("--auth-key", default=_env("PUBNUB_AUTH_KEY"), help="[PUBNUB_AUTH_KEY]")
+    group.add_argument("--uuid", default=_env("PUBNUB_UUID"), help="our uuid [PUBNUB_UUID]")
+    group.add_argument("--no-ssl", action="store_true", help="plain HTTP (for a local server)")
+    group.add_argument("--timeout", type=float, default=10.0, help="seconds per call (default 10)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _config(args: argparse.Namespace) -> PNConfiguration:
+    if not args.subscribe_key:
+        raise CLIError("a subscribe key is needed: --subscribe-key or PUBNUB_SUBSCRIBE_KEY")
+    config = PNConfiguration()
+    config.subscribe_key = args.subscribe_key
+    config.publish_key = args.publish_key
+    config.secret_key = args.secret_key
+    config.auth_key = args.auth_key
+    if args.uuid:
+        config.uuid = args.uuid
+    config.origin = args.origin
+    config.ssl = not args.no_ssl
+    config.non_subscribe_request_timeout = args.timeout
+    return config
+
+
+def _state_arg(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from exc
+
+
+# -- output -------------------------------------------------------------------
+
+
+def _jsonable(result: Any) -> Any:
+    if isinstance(result, PNHereNowResult):
+        return {
+            "total_channels": result.total_channels,
+            "total_occupancy": result.total_occupancy,
+            "channels": {
+                channel.channel_name: {
+                    "occupancy": channel.occupancy,
+                    "occupants": [{"uuid": o.uuid, "state": o.state} for o in channel.occupants],
+                }
+                for channel in result.channels
+            },
+        }
+    if isinstance(result, (PNWhereNowResult, PNChannelGroupsListResult)):
+        return {"channels": result.channels}
+    if isinstance(result, PNGetStateResult):
+        return {"channels": result.channels}
+    if isinstance(result, PNSetStateResult):
+        return {"state": result.state}
+    return {"ok": True}
+
+
+def _table(result: Any) -> str:
+    if isinstance(result, PNHereNowResult):
+        lines = [f"{result.total_occupancy} present on {result.total_channels} channel(s)"]
+        for channel in result.channels:
+            lines.append(f"  {channel.channel_name}  occupancy {channel.occupancy}")
+            for occupant in channel.occupants:
+                state = "" if occupant.state is None else "  " + json.dumps(occupant.state)
+                lines.append(f"    {occupant.uuid}{state}")
+        return "\n".join(lines)
+    if isinstance(result, (PNWhereNowResult, PNChannelGroupsListResult)):
+        return "\n".join(result.channels) if result.channels else "(none)"
+    if isinstance(result, PNGetStateResult):
+        width = max((len(name) for name in result.channels), default=0)
+        return "\n".join(
+            f"{name.ljust(width)}  {json.dumps(state)}" for name, state in result.channels.items()
+        )
+    if isinstance(result, PNSetStateResult):
+        return json.dumps(result.state)
+    return "OK"
+
+
+# -- operations ---------------------------------------------------------------
+
+Operation = Callable[[PubNub, argparse.Namespace], "Deferred[Any]"]
+
+
+def _here_now(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
+    builder = pubnub.here_now().include_state(args.state).include_uuids(not args.occupancy_only)
+    _names_of(builder, args)
+    if args.limit is not None:
+        builder.limit(args.limit)
+    if args.offset is not None:
+        builder.offset(args.offset)
+    return builder.result()
+
+
+def _names_of(builder: Any, args: argparse.Namespace) -> Any:
+    if args.channels:
+        builder.channels(args.channels)
+    if args.groups:
+        builder.channel_groups(args.groups)
+    return builder
+
+
+def _where_now(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
+    builder = pubnub.where_now()
+    if args.target:
+        builder.uuid(args.target)
+    return builder.result()
+
+
+def _get_state(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
+    builder = _names_of(pubnub.get_state(), args)
+    if args.target:
+        builder.uuid(args.target)
+    return builder.result()  # type: ignore[no-any-return]
+
+
+def _set_state(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
+    return _names_of(pubnub.set_state(), args).state(args.state).result()  # type: ignore[no-any-return]
+
+
+def _heartbeat(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
+    builder = _names_of(pubnub.heartbeat(), args)
+    if args.state is not None:
+        builder.state(args.state)
+    if args.presence_timeout is not None:
+        builder.presence_timeout(args.presence_timeout)
+    return builder.result()  # type: ignore[no-any-return]
+
+
+def _leave(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
+    return _names_of(pubnub.leave(), args).result()  # type: ignore[no-any-return]
+
+
+def _groups(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
+    if args.action == "add":
+        builder: Any = pubnub.add_channel_to_channel_group().channels(args.channels)
+    elif args.action == "remove":
+        builder = pubnub.remove_channel_from_channel_group().channels(args.channels)
+    elif args.action == "list":
+        builder = pubnub.list_channels_in_channel_group()
+    else:
+        builder = pubnub.remove_channel_group()
+    return builder.channel_group(args.group).result()  # type: ignore[no-any-return]
+
+
+OPERATIONS: dict[str, tuple[Operation, str, str]] = {
+    "here-now": (
+        _here_now,
+        "who is present on channels, groups or everywhere",
+        "pubnub-twisted here-now --channels lobby,game --state",
+    ),
+    "where-now": (
+        _where_now,
+        "the channels a uuid is present on (default: our own uuid)",
+        "pubnub-twisted where-now --target alice",
+    ),
+    "get-state": (
+        _get_state,
+        "a uuid's state on channels or groups",
+        "pubnub-twisted get-state --channels lobby --target alice",
+    ),
+    "set-state": (
+        _set_state,
+        "set our state on channels or groups",
+        'pubnub-twisted set-state --channels lobby --state \'{"mood": "happy"}\'',
+    ),
+    "heartbeat": (
+        _heartbeat,
+        "announce our presence on channels or groups",
+        "pubnub-twisted heartbeat --channels lobby --presence-timeout 60",
+    ),
+    "leave": (
+        _leave,
+        "leave channels or groups",
+        "pubnub-twisted leave --channels lobby",
+    ),
+    "groups": (
+        _groups,
+        "manage channel groups: add, remove, list, delete",
+        "pubnub-twisted groups add rooms --channels lobby,game",
+    ),
+}
+
+
+def _add_operation_parsers(subparsers: Any) -> None:
+    here_now = _subparser(subparsers, "here-now")
+    _add_names(here_now)
+    here_now.add_argument("--state", action="store_true", help="include each occupant's state")
+    here_now.add_argument("--occupancy-only", action="store_true", help="counts only, no uuids")
+    here_now.add_argument("--limit", type=int, help="occupants per channel (1-1000)")
+    here_now.add_argument("--offset", type=int, help="skip this many occupants per channel")
+
+    where_now = _subparser(subparsers, "where-now")
+    where_now.add_argument("--target", help="the uuid to look up (default: --uuid)")
+
+    get_state = _subparser(subparsers, "get-state")
+    _add_names(get_state)
+    get_state.add_argument("--target", help="whose state (default: --uuid)")
+
+    set_state = _subparser(subparsers, "set-state")
+    _add_names(set_state)
+    set_state.add_argument(
+        "--state", type=_state_arg, required=True, help="the state, a JSON object"
+    )
+
+    heartbeat = _subparser(subparsers, "heartbeat")
+    _add_names(heartbeat)
+    heartbeat.add_argument(
+        "--state", type=_state_arg, help='state per channel, JSON: {"lobby": {"mood": "ok"}}'
+    )
+    heartbeat.add_argument("--presence-timeout", type=int, help="seconds to stay present")
+
+    leave = _subparser(subparsers, "leave")
+    _add_names(leave)
+
+    groups = _subparser(subparsers, "groups")
+    groups.add_argument("action", choices=["add", "remove", "list", "delete"])
+    groups.add_argument("group", help="the channel group")
+    groups.add_argument("--channels", help="comma-separated channels (add, remove)")
+
+
+def _add_names(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channels", help="comma-separated channels")
+    parser.add_argument("--groups", help="comma-separated channel groups")
+
+
+def _subparser(subparsers: Any, name: str) -> argparse.ArgumentParser:
+    _, summary, example = OPERATIONS[name]
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_client_options(parser)
+    parser.set_defaults(operation=name)
+    return parser
+
+
+async def _run_operation(reactor: IReactorTime, args: argparse.Namespace, out: TextIO) -> int:
+    pubnub = PubNub(_config(args), reactor=reactor)
+    try:
+        operation = OPERATIONS[args.operation][0]
+        result = await operation(pubnub, args)
+    finally:
+        await pubnub.stop()
+    if args.json:
+        out.write(json.dumps(_jsonable(result), indent=2, sort_keys=True) + "\n")
+    else:
+        out.write(_table(result) + "\n")
+    return EXIT_OK
+
+
+def _add_demo_parser(subparsers: Any) -> None:
+    demo = subparsers.add_parser(
+        "demo",
+        help="a guided tour of every presence operation (embedded server by default)",
+        description="Start the embedded presence server on a loopback port and walk "
+        "through every presence operation over real HTTP.  With --origin and keys, "
+        "run the same tour against PubNub's service instead.",
+        epilog="examples:\n  pubnub-twisted demo\n"
+        "  pubnub-twisted demo --origin ps.pndsn.com --subscribe-key sub-c-... "
+        "--publish-key pub-c-...",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument("--origin", default=_env("PUBNUB_ORIGIN"), help="run against this origin")
+    demo.add_argument("--subscribe-key", default=_env("PUBNUB_SUBSCRIBE_KEY"))
+    demo.add_argument("--publish-key", default=_env("PUBNUB_PUBLISH_KEY"))
+    demo.add_argument("--no-ssl", action="store_true", help="plain HTTP to --origin")
+    demo.add_argument(
+        "--presence-timeout",
+        type=int,
+        default=None,
+        help="presence timeout of the user who times out (default 2 s locally, 20 remotely)",
+    )
+    demo.set_defaults(command_runner=_run_demo)
+
+
+def _add_serve_parser(subparsers: Any) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the embedded PubNub-compatible presence server",
+        description="Run the embedded presence server in the foreground until SIGINT/SIGTERM.",
+        epilog="example:\n  pubnub-twisted serve --port 8090\n"
+        "  then: PUBNUB_ORIGIN=127.0.0.1:8090 pubnub-twisted here-now --no-ssl "
+        "--subscribe-key sub-c-x",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8090, help="port (0: any free port)")
+    serve.add_argument(
+        "--here-now-cache", type=float, default=3.0, help="seconds here_now answers are cached"
+    )
+    serve.add_argument("--secret-key", help="verify request signatures with this secret key")
+    serve.add_argument("--publish-key", help="publish key (needed with --secret-key)")
+    serve.add_argument(
+        "--auth-key", action="append", dest="auth_keys", help="allow this auth key (repeatable)"
+    )
+    serve.set_defaults(command_runner=_run_serve)
+
+
+async def _run_demo(reactor: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from pubnub_twisted.demo import DemoOptions, run_demo  # noqa: PLC0415
+
+    options = DemoOptions()
+    if args.origin:
+        if not args.subscribe_key:
+            raise CLIError("--origin needs --subscribe-key (or PUBNUB_SUBSCRIBE_KEY)")
+        options = DemoOptions(
+            origin=args.origin,
+            subscribe_key=args.subscribe_key,
+            publish_key=args.publish_key,
+            ssl=not args.no_ssl,
+            presence_timeout=20,
+        )
+    if args.presence_timeout is not None:
+        options.presence_timeout = args.presence_timeout
+    await run_demo(reactor, out, options)
+    return EXIT_OK
+
+
+async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from twisted.internet.defer import Deferred  # noqa: PLC0415
+    from twisted.logger import (  # noqa: PLC0415
+        FilteringLogObserver,
+        LogLevel,
+        LogLevelFilterPredicate,
+        globalLogBeginner,
+        textFileLogObserver,
+    )
+
+    from pubnub_twisted.server import listen  # noqa: PLC0415
+
+    if args.secret_key and not args.publish_key:
+        raise CLIError("--secret-key needs --publish-key (the signature covers it)")
+    try:
+        server = listen(
+            reactor,
+            port=args.port,
+            host=args.host,
+            here_now_cache=args.here_now_cache,
+            secret_key=args.secret_key,
+            publish_key=args.publish_key,
+            auth_keys=set(args.auth_keys) if args.auth_keys else None,
+        )
+    except OSError as exc:
+        raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+    out.write(f"listening on {server.url}\n")
+    out.flush()
+    # From here on, every request is logged (the server logs at debug level).
+    levels = LogLevelFilterPredicate(defaultLogLevel=LogLevel.info)
+    levels.setLogLevelForNamespace("pubnub_twisted.server", LogLevel.debug)
+    globalLogBeginner.beginLoggingTo(
+        [FilteringLogObserver(textFileLogObserver(out), [levels])],
+        discardBuffer=True,
+        redirectStandardIO=False,
+    )
+    finished: Deferred[None] = Deferred()
+
+    def shutdown() -> Deferred[None]:
+        return server.stop()
+
+    reactor.addSystemEventTrigger("before", "shutdown", shutdown)
+    await finished  # until SIGINT/SIGTERM stops the reactor
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="pubnub-twisted",
+        description="PubNub Presence from the command line, and a local presence server.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_demo_parser(subparsers)
+    _add_serve_parser(subparsers)
+    _add_operation_parsers(subparsers)
+    return parser
+
+
+async def run_command(reactor: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run a parsed command; return the exit code (errors are one line on ``err``)."""
+    runner = getattr(args, "command_runner", _run_operation)
+    try:
+        return int(await runner(reactor, args, out))
+    except (CLIError, PubNubException) as exc:
+        err.write(f"pubnub-twisted: error: {exc}\n")
+        return EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: parse ``argv`` and run the command (exits the process)."""
+    args = build_parser().parse_args(argv)
+
+    async def run(reactor: Any) -> None:
+        code = await run_command(reactor, args, sys.stdout, sys.stderr)
+        if code:
+            raise SystemExit(code)
+
+    react(lambda reactor: ensureDeferred(run(reactor)))

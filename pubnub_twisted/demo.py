@@ -1,0 +1,187 @@
+"""The guided tour: every presence operation over real HTTP, explained as it runs.
+
+``python -m pubnub_twisted demo`` starts the embedded server on a loopback
+port, lets a few simulated users join with heartbeats and state, then walks
+through here_now (plain, with state, occupancy only, channel groups, paged),
+where_now, set_state and get_state (channels and groups), a leave and a
+timeout.  With ``--origin`` and keys it runs the same tour against PubNub.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from twisted.internet.interfaces import IReactorTCP, IReactorTime
+from twisted.internet.task import deferLater
+
+from pubnub_twisted.config import PNConfiguration
+from pubnub_twisted.models import PNHereNowResult
+from pubnub_twisted.pubnub import PubNub
+from pubnub_twisted.testing import LocalPresenceServer
+
+__all__ = ["DemoOptions", "run_demo"]
+
+LOBBY, GAME, GROUP = "lobby", "game", "rooms"
+
+
+@dataclass
+class DemoOptions:
+    """Where to run the tour: the embedded server (default) or a real origin."""
+
+    origin: str | None = None
+    subscribe_key: str | None = None
+    publish_key: str | None = None
+    ssl: bool = True
+    #: Presence timeout of the user who times out (seconds; PubNub allows 20 or more).
+    presence_timeout: int = 2
+
+
+class _Tour:
+    def __init__(self, out: TextIO, make_config: Callable[[str], PNConfiguration]) -> None:
+        self.out = out
+        self.make_config = make_config
+        self.clients: dict[str, PubNub] = {}
+        self.step = 0
+
+    def client(self, uuid: str, reactor: IReactorTime) -> PubNub:
+        if uuid not in self.clients:
+            self.clients[uuid] = PubNub(self.make_config(uuid), reactor=reactor)
+        return self.clients[uuid]
+
+    def title(self, text: str) -> None:
+        self.step += 1
+        self.say(f"\n{self.step}. {text}")
+
+    def say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def show(self, result: PNHereNowResult, with_state: bool = False) -> None:
+        for channel in result.channels:
+            if channel.occupants:
+                people = ", ".join(
+                    f"{o.uuid} {json.dumps(o.state)}" if with_state and o.state else o.uuid
+                    for o in channel.occupants
+                )
+                self.say(f"   {channel.channel_name:<6} {channel.occupancy} present: {people}")
+            else:
+                self.say(f"   {channel.channel_name:<6} {channel.occupancy} present")
+        self.say(f"   total: {result.total_occupancy} on {result.total_channels} channel(s)")
+
+
+async def run_demo(reactor: Any, out: TextIO, options: DemoOptions | None = None) -> None:
+    """Run the tour, printing to ``out``; raises ``PubNubException`` if a call fails."""
+    options = options or DemoOptions()
+    server: LocalPresenceServer | None = None
+    if options.origin is None:
+        server = LocalPresenceServer.start(reactor)
+        origin, ssl = server.origin, False
+        sub_key: str | None = "sub-c-demo"
+        pub_key: str | None = "pub-c-demo"
+        where = f"the embedded PubNub-compatible presence server at http://{origin}"
+    else:
+        origin, ssl = options.origin, options.ssl
+        sub_key, pub_key = options.subscribe_key, options.publish_key
+        where = f"{'https' if ssl else 'http'}://{origin}"
+
+    def make_config(uuid: str) -> PNConfiguration:
+        config = PNConfiguration()
+        config.subscribe_key = sub_key
+        config.publish_key = pub_key
+        config.uuid = uuid
+        config.origin = origin
+        config.ssl = ssl
+        return config
+
+    tour = _Tour(out, make_config)
+    tour.say("pubnub-twisted demo: a tour of PubNub Presence over real HTTP")
+    tour.say(f"server: {where}")
+    try:
+        await _walk(tour, reactor, options)
+    finally:
+        for pubnub in tour.clients.values():
+            await pubnub.stop()
+        if server is not None:
+            await server.stop()
+    tour.say("\nDone: every presence operation ran over real HTTP.")
+
+
+async def _walk(tour: _Tour, reactor: IReactorTCP, options: DemoOptions) -> None:
+    assert IReactorTime.providedBy(reactor)
+    clock: IReactorTime = reactor
+    alice, bob = tour.client("alice", clock), tour.client("bob", clock)
+    carol, dave = tour.client("carol", clock), tour.client("dave", clock)
+
+    tour.title("Users join with heartbeats (a heartbeat keeps a user present)")
+    await alice.heartbeat().channels(LOBBY, GAME).state({LOBBY: {"mood": "ready"}}).result()
+    tour.say(f'   + alice joins {LOBBY} and {GAME}, with state {{"mood": "ready"}} in {LOBBY}')
+    await bob.heartbeat().channels(LOBBY).result()
+    tour.say(f"   + bob joins {LOBBY}")
+    await dave.heartbeat().channels(LOBBY).state({LOBBY: {"mood": "away"}}).result()
+    tour.say(f'   + dave joins {LOBBY}, with state {{"mood": "away"}}')
+    timeout = options.presence_timeout
+    await carol.heartbeat().channels(GAME).presence_timeout(timeout).result()
+    tour.say(f"   + carol joins {GAME}, with a presence timeout of {timeout} s")
+
+    tour.title(f"here_now: who is on {LOBBY} and {GAME}?")
+    tour.show(await bob.here_now().channels(LOBBY, GAME).result())
+
+    tour.title("here_now with state")
+    tour.show(await bob.here_now().channels(LOBBY).include_state(True).result(), True)
+
+    tour.title("here_now, occupancy only (no uuids)")
+    tour.show(await bob.here_now().channels(LOBBY, GAME).include_uuids(False).result())
+
+    tour.title(f"Channel groups: {GROUP} = {LOBBY} + {GAME}, then here_now over the group")
+    await bob.add_channel_to_channel_group().channel_group(GROUP).channels(LOBBY, GAME).result()
+    listed = await bob.list_channels_in_channel_group().channel_group(GROUP).result()
+    tour.say(f"   {GROUP} holds: {', '.join(listed.channels)}")
+    tour.show(await bob.here_now().channel_groups(GROUP).result())
+
+    tour.title(f"here_now, paged: two occupants of {LOBBY} at a time")
+    offset, page = 0, 1
+    while True:
+        result = await bob.here_now().channels(LOBBY).limit(2).offset(offset).result()
+        names = [o.uuid for o in result.channels[0].occupants]
+        tour.say(f"   page {page}: {', '.join(names) or '(empty)'}")
+        if len(names) < 2:
+            break
+        offset, page = offset + 2, page + 1
+
+    tour.title("where_now: where is a user?")
+    mine = await alice.where_now().result()
+    tour.say(f"   alice asks about herself: {', '.join(mine.channels)}")
+    theirs = await alice.where_now().uuid("dave").result()
+    tour.say(f"   alice asks about dave: {', '.join(theirs.channels)}")
+
+    tour.title("set_state and get_state, on channels and on a channel group")
+    stored = await bob.set_state().channels(LOBBY).state({"mood": "chatty"}).result()
+    tour.say(f"   bob sets {json.dumps(stored.state)} on {LOBBY}")
+    stored = await alice.set_state().channel_groups(GROUP).state({"score": 42}).result()
+    tour.say(f"   alice sets {json.dumps(stored.state)} on every channel of {GROUP}")
+    state = await bob.get_state().channels(LOBBY, GAME).uuid("alice").result()
+    for channel, value in state.channels.items():
+        tour.say(f"   alice's state on {channel}: {json.dumps(value)}")
+    state = await bob.get_state().channels(LOBBY).result()
+    tour.say(f"   bob's own state on {LOBBY}: {json.dumps(state.channels[LOBBY])}")
+
+    tour.title(f"A leave: bob leaves {LOBBY}")
+    before = (await alice.here_now().channels(LOBBY).result()).total_occupancy
+    await bob.leave().channels(LOBBY).result()
+    after = (await alice.here_now().channels(LOBBY).result()).total_occupancy
+    tour.say(f"   - bob left {LOBBY}: occupancy {before} -> {after}")
+
+    tour.title(f"A timeout: carol stops sending heartbeats ({timeout} s presence timeout)")
+    tour.say(f"   waiting {timeout + 1} s ...")
+    await deferLater(clock, timeout + 1, lambda: None)
+    result = await alice.here_now().channels(GAME).result()
+    present = [o.uuid for o in result.channels[0].occupants] if result.channels else []
+    gone = "carol" not in present
+    tour.say(
+        f"   - carol timed out of {GAME}: {', '.join(present) or 'nobody'} still present"
+        if gone
+        else f"   carol is still present on {GAME} (the server has not timed her out yet)"
+    )

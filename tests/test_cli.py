@@ -1,0 +1,243 @@
+"""The command line: operations, output formats, errors, demo and serve."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Generator
+from typing import Any
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, ensureDeferred, inlineCallbacks
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from pubnub_twisted.cli import build_parser, run_command
+from pubnub_twisted.demo import DemoOptions, run_demo
+from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, LocalPresenceServer
+
+Gen = Generator[Deferred[Any], Any, Any]
+
+
+class OperationTests(TestCase):
+    """Each operation subcommand against the embedded server on loopback."""
+
+    def setUp(self) -> None:
+        self.server = LocalPresenceServer.start(reactor)
+        self.addCleanup(self.server.stop)
+
+    @inlineCallbacks
+    def run_cli(self, *argv: str) -> Gen:
+        """Run a command; return (exit code, stdout, stderr)."""
+        common = ["--origin", self.server.origin, "--no-ssl", "--subscribe-key"]
+        args = build_parser().parse_args([argv[0], *common, DEFAULT_SUBSCRIBE_KEY, *argv[1:]])
+        out, err = io.StringIO(), io.StringIO()
+        code = yield ensureDeferred(run_command(reactor, args, out, err))
+        return code, out.getvalue(), err.getvalue()
+
+    @inlineCallbacks
+    def test_presence_round_trip(self) -> Gen:
+        """heartbeat, set-state, here-now, where-now, get-state and leave, as tables."""
+        code, out, _ = yield self.run_cli(
+            "heartbeat",
+            "--uuid",
+            "alice",
+            "--channels",
+            "lobby,game",
+            "--state",
+            '{"lobby": {"mood": "ok"}}',
+        )
+        self.assertEqual((code, out), (0, "OK\n"))
+        code, out, _ = yield self.run_cli("here-now", "--channels", "lobby", "--state")
+        self.assertEqual(
+            out, '1 present on 1 channel(s)\n  lobby  occupancy 1\n    alice  {"mood": "ok"}\n'
+        )
+        code, out, _ = yield self.run_cli("where-now", "--target", "alice")
+        self.assertEqual(out, "lobby\ngame\n")
+        code, out, _ = yield self.run_cli(
+            "set-state", "--uuid", "alice", "--channels", "game", "--state", '{"a": 1}'
+        )
+        self.assertEqual(out, '{"a": 1}\n')
+        code, out, _ = yield self.run_cli(
+            "get-state", "--channels", "lobby,game", "--target", "alice"
+        )
+        self.assertEqual(out, 'lobby  {"mood": "ok"}\ngame   {"a": 1}\n')
+        code, out, _ = yield self.run_cli("leave", "--uuid", "alice", "--channels", "lobby")
+        self.assertEqual((code, out), (0, "OK\n"))
+        code, out, _ = yield self.run_cli("where-now", "--target", "alice")
+        self.assertEqual(out, "game\n")
+
+    @inlineCallbacks
+    def test_json_output(self) -> Gen:
+        """--json prints a JSON document for scripts."""
+        yield self.run_cli("heartbeat", "--uuid", "bob", "--channels", "x")
+        code, out, _ = yield self.run_cli("here-now", "--channels", "x", "--json")
+        self.assertEqual(code, 0)
+        self.assertEqual(
+            json.loads(out),
+            {
+                "total_channels": 1,
+                "total_occupancy": 1,
+                "channels": {"x": {"occupancy": 1, "occupants": [{"uuid": "bob", "state": None}]}},
+            },
+        )
+
+    @inlineCallbacks
+    def test_groups(self) -> Gen:
+        """groups add / list / remove / delete."""
+        yield self.run_cli("groups", "add", "rooms", "--channels", "a,b")
+        _, out, _ = yield self.run_cli("groups", "list", "rooms")
+        self.assertEqual(out, "a\nb\n")
+        yield self.run_cli("groups", "remove", "rooms", "--channels", "a")
+        _, out, _ = yield self.run_cli("groups", "list", "rooms", "--json")
+        self.assertEqual(json.loads(out), {"channels": ["b"]})
+        yield self.run_cli("groups", "delete", "rooms")
+        _, out, _ = yield self.run_cli("groups", "list", "rooms")
+        self.assertEqual(out, "(none)\n")
+
+    @inlineCallbacks
+    def test_error_is_one_line(self) -> Gen:
+        """A refused call: one line on stderr, exit code 1, nothing on stdout."""
+        code, out, err = yield self.run_cli("here-now", "--channels", "a", "--limit", "0")
+        self.assertEqual((code, out), (1, ""))
+        self.assertEqual(
+            err,
+            "pubnub-twisted: error: Invalid argument: limit must be an integer from 1 to 1000, "
+            "not 0\n",
+        )
+
+    @inlineCallbacks
+    def test_access_denied(self) -> Gen:
+        """A 403 from the server is reported as one line with the status code."""
+        server = LocalPresenceServer.start(reactor, auth_keys={"good"})
+        self.addCleanup(server.stop)
+        args = build_parser().parse_args(
+            [
+                "here-now",
+                "--origin",
+                server.origin,
+                "--no-ssl",
+                "--subscribe-key",
+                "s",
+                "--auth-key",
+                "bad",
+            ]
+        )
+        err = io.StringIO()
+        code = yield ensureDeferred(run_command(reactor, args, io.StringIO(), err))
+        self.assertEqual(code, 1)
+        self.assertEqual(
+            err.getvalue(), "pubnub-twisted: error: HTTP Client Error (403): Forbidden\n"
+        )
+        self.assertNotIn("bad", err.getvalue().replace("pubnub", ""))
+
+
+class ParserTests(SynchronousTestCase):
+    """Arguments, environment variables and help."""
+
+    def test_keys_from_environment(self) -> None:
+        """Keys come from PUBNUB_* variables so they stay out of shell history."""
+        env = {
+            "PUBNUB_SUBSCRIBE_KEY": "sub-env",
+            "PUBNUB_AUTH_KEY": "auth-env",
+            "PUBNUB_ORIGIN": "127.0.0.1:1234",
+            "PUBNUB_UUID": "env-user",
+        }
+        self.patch(os, "environ", env)
+        args = build_parser().parse_args(["here-now"])
+        self.assertEqual(
+            (args.subscribe_key, args.auth_key, args.origin, args.uuid),
+            ("sub-env", "auth-env", "127.0.0.1:1234", "env-user"),
+        )
+
+    def test_missing_subscribe_key(self) -> None:
+        """No subscribe key anywhere: a clear one-line error, exit code 1."""
+        self.patch(os, "environ", {})
+        args = build_parser().parse_args(["here-now"])
+        err = io.StringIO()
+        d = ensureDeferred(run_command(reactor, args, io.StringIO(), err))
+        self.assertEqual(self.successResultOf(d), 1)
+        self.assertIn("a subscribe key is needed", err.getvalue())
+
+    def test_help_has_example(self) -> None:
+        """Each subcommand's --help shows an example."""
+        for command in (
+            "here-now",
+            "where-now",
+            "get-state",
+            "set-state",
+            "heartbeat",
+            "leave",
+            "groups",
+            "demo",
+            "serve",
+        ):
+            out = io.StringIO()
+            self.patch(sys, "stdout", out)
+            with self.assertRaises(SystemExit):
+                build_parser().parse_args([command, "--help"])
+            self.assertIn("example", out.getvalue(), command)
+
+    def test_bad_json_state(self) -> None:
+        """set-state with invalid JSON is a usage error naming the problem."""
+        err = io.StringIO()
+        self.patch(sys, "stderr", err)
+        with self.assertRaises(SystemExit) as raised:
+            build_parser().parse_args(["set-state", "--channels", "a", "--state", "{nope"])
+        self.assertEqual(raised.exception.code, 2)
+        self.assertIn("not valid JSON", err.getvalue())
+
+
+class DemoTests(TestCase):
+    """The demo tours every operation against the embedded server."""
+
+    @inlineCallbacks
+    def test_demo(self) -> Gen:
+        """The tour prints each step, the leave and the timeout."""
+        out = io.StringIO()
+        yield ensureDeferred(run_demo(reactor, out, DemoOptions(presence_timeout=1)))
+        text = out.getvalue()
+        for expected in (
+            "   lobby  3 present: alice, bob, dave",
+            '   lobby  3 present: alice {"mood": "ready"}, bob, dave {"mood": "away"}',
+            "   rooms holds: lobby, game",
+            "   page 2: dave",
+            "   alice asks about dave: lobby",
+            '   alice\'s state on game: {"score": 42}',
+            "   - bob left lobby: occupancy 3 -> 2",
+            "   - carol timed out of game: alice still present",
+            "Done: every presence operation ran over real HTTP.",
+        ):
+            self.assertIn(expected, text.splitlines(), text)
+
+
+class ServeTests(SynchronousTestCase):
+    """``python -m pubnub_twisted serve`` in a child process."""
+
+    def test_serve(self) -> None:
+        """It prints its address, answers PubNub requests, logs them and stops on SIGTERM."""
+        child = subprocess.Popen(
+            [sys.executable, "-m", "pubnub_twisted", "serve", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.addCleanup(child.kill)
+        assert child.stdout is not None
+        first = child.stdout.readline()
+        self.assertTrue(first.startswith("listening on http://127.0.0.1:"), first)
+        url = first.split()[-1]
+        query = "?uuid=u1&pnsdk=x"
+        with urllib.request.urlopen(f"{url}/v2/presence/sub-key/s/channel/c/heartbeat{query}"):
+            pass
+        with urllib.request.urlopen(f"{url}/v2/presence/sub-key/s/channel/c{query}") as answer:
+            self.assertEqual(json.load(answer)["uuids"], ["u1"])
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=10)
+        self.assertEqual(child.returncode, 0, err)
+        self.assertIn("GET /v2/presence/sub-key/s/channel/c -> 200", out)
+        self.assertEqual(err, "")
