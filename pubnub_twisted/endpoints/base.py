@@ -97,7 +97,21 @@ def check_uuid(uuid: Any, what: str = "uuid") -> str:
         raise PubNubException(
             f"{what} is longer than {MAX_UUID_LENGTH} characters", pn_error=PNERR_UUID_MISSING
         )
+    if not encodable(uuid):
+        raise PubNubException(
+            f"{what} {uuid!r} is not valid Unicode (lone surrogates cannot be sent)",
+            pn_error=PNERR_UUID_MISSING,
+        )
     return uuid
+
+
+def encodable(text: str) -> bool:
+    """True when ``text`` can go on the wire (UTF-8 has no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _names(args: tuple[Any, ...], what: str) -> list[str]:
@@ -119,6 +133,12 @@ def _names(args: tuple[Any, ...], what: str) -> list[str]:
                         pn_error=PNERR_INVALID_ARGUMENT,
                     )
                 names.append(item)
+    for name in names:
+        if not encodable(name):
+            raise PubNubException(
+                f"{what} name {name!r} is not valid Unicode (lone surrogates cannot be sent)",
+                pn_error=PNERR_INVALID_ARGUMENT,
+            )
     return names
 
 
@@ -171,6 +191,17 @@ class Endpoint(Generic[R]):
 
     def _parse(self, data: JSONObject) -> R:
         raise NotImplementedError
+
+    def _decode(self, data: Any) -> R:
+        """Turn a 2xx answer's decoded JSON into the result (most answers are objects)."""
+        if not isinstance(data, dict):
+            raise ResponseShapeError(f"expected a JSON object, got {type(data).__name__}")
+        return self._parse(data)
+
+    def _send(self, url: str) -> Deferred[HTTPResponse]:
+        """Hand the URL to the transport: REST deadline, REST retries."""
+        config = self._pubnub.config
+        return self._pubnub._transport.get(url, config.non_subscribe_request_timeout)
 
     def _affected(self) -> tuple[list[str] | None, list[str] | None]:
         """Channels and groups to report in the status."""
@@ -249,8 +280,7 @@ class Endpoint(Generic[R]):
             refused = succeed(self._error(PNStatusCategory.PNBadRequestCategory, exc))
             return refused.addCallback(self._logged, None) if config.log_requests else refused
         started = self._pubnub.reactor.seconds()
-        sent = self._pubnub._transport.get(url, config.non_subscribe_request_timeout)
-        d = sent.addCallbacks(self._on_response, self._on_failure)
+        d = self._send(url).addCallbacks(self._on_response, self._on_failure)
         if config.log_requests:
             d.addCallback(self._logged, started)
         return d
@@ -327,9 +357,7 @@ class Endpoint(Generic[R]):
                 exc = PubNubException(_snippet(response.body), code, PNERR_JSON_DECODING_FAILED)
                 return self._error(PNStatusCategory.PNMalformedResponseCategory, exc, code)
             try:
-                if not isinstance(data, dict):
-                    raise ResponseShapeError(f"expected a JSON object, got {type(data).__name__}")
-                result = self._parse(data)
+                result = self._decode(data)
             except (ResponseShapeError, KeyError, TypeError, ValueError, AttributeError) as err:
                 exc = PubNubException(str(err), code, PNERR_MALFORMED_RESPONSE)
                 return self._error(PNStatusCategory.PNMalformedResponseCategory, exc, code, data)
