@@ -12,33 +12,44 @@ with ``CancelledError``.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from typing import Protocol as TypingProtocol
+from weakref import WeakSet
 
 from OpenSSL import SSL
 from service_identity.exceptions import VerificationError
 from treq.client import HTTPClient
 from twisted.internet import error as neterror
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IProtocol,
+    IProtocolFactory,
+    IReactorTime,
+    IStreamClientEndpoint,
+)
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.ssl import Certificate as TLSCertificate
 from twisted.internet.ssl import CertificateOptions, trustRootFromCertificates
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.client import (
+    URI,
     Agent,
     BrowserLikePolicyForHTTPS,
     HTTPConnectionPool,
     ResponseDone,
     ResponseFailed,
+    ResponseNeverReceived,
 )
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IAgent, IPolicyForHTTPS, IResponse
+from twisted.web.iweb import IAgent, IAgentEndpointFactory, IPolicyForHTTPS, IResponse
 from zope.interface import implementer
 
 from pubnub_twisted._version import __version__
@@ -47,6 +58,7 @@ from pubnub_twisted.enums import PNReconnectionPolicy, PNStatusCategory
 from pubnub_twisted.errors import (
     PNERR_CLIENT_TIMEOUT,
     PNERR_CONNECTION_ERROR,
+    PNERR_INVALID_ARGUMENT,
     PNERR_REQUEST_CANCELLED,
     PNERR_TLS_ERROR,
     PNERR_TLS_UNTRUSTED,
@@ -119,8 +131,23 @@ def _leaf_reasons(failure: Failure) -> list[Failure]:
     return leaves
 
 
-def classify(failure: Failure) -> TransportFailure:
-    """Map a failed request to a category and a message that says what happened."""
+def _mismatched(error: VerificationError) -> str:
+    """The names a certificate failed to match, quoted: ``'localhost'``."""
+    names = []
+    for mismatch in error.errors:
+        wanted = getattr(mismatch, "mismatched_id", None)
+        name = getattr(wanted, "hostname", None) or getattr(wanted, "ip", None)
+        if isinstance(name, bytes):
+            name = name.decode("ascii", "replace")
+        names.append(repr(str(name)) if name is not None else repr(mismatch))
+    return ", ".join(names) or repr(error)
+
+
+def classify(failure: Failure, *, body: bool = False) -> TransportFailure:
+    """Map a failed request to a category and a message that says what happened.
+
+    ``body`` says the failure came while the response body was being read.
+    """
     if failure.check(TransportFailure):
         value = failure.value
         assert isinstance(value, TransportFailure)
@@ -128,10 +155,11 @@ def classify(failure: Failure) -> TransportFailure:
     leaves = _leaf_reasons(failure)
     for leaf in leaves:
         if leaf.check(VerificationError):
+            assert isinstance(leaf.value, VerificationError)
             return TransportFailure(
                 PNStatusCategory.PNTLSUntrustedCertificateCategory,
                 PNERR_TLS_UNTRUSTED,
-                f"certificate does not match the host name ({leaf.value})",
+                f"certificate does not match the host name {_mismatched(leaf.value)}",
             )
         if leaf.check(SSL.Error):
             text = str(leaf.value)
@@ -169,12 +197,22 @@ def classify(failure: Failure) -> TransportFailure:
             retryable=True,
         )
     if failure.check(ResponseFailed):
-        never = type(failure.value).__name__ == "ResponseNeverReceived"
-        where = "before the response" if never else "while reading the response"
+        never = failure.check(ResponseNeverReceived) is not None
+        why = first.getErrorMessage()
+        if never:
+            what = f"connection lost before the response ({why})"
+        elif not body:
+            what = f"connection lost while reading the response headers ({why})"
+        elif first.check(neterror.ConnectionDone):
+            what = "connection closed before the whole response body arrived (body truncated)"
+        elif first.check(neterror.ConnectionLost):
+            what = f"connection lost while reading the response body ({why})"
+        else:
+            what = f"response body unreadable ({type(first.value).__name__}: {why})"
         return TransportFailure(
             PNStatusCategory.PNUnexpectedDisconnectCategory,
             PNERR_CONNECTION_ERROR,
-            f"connection lost {where} ({first.getErrorMessage()})",
+            what,
             retryable=never,
         )
     if first.check(neterror.ConnectError, neterror.ConnectionLost, neterror.ConnectionDone):
@@ -210,12 +248,15 @@ class _BodyReader(Protocol):
             self._finished.errback(reason)
 
     def abort(self) -> None:
-        transport = self.transport
+        transport: Any = self.transport  # a TransportProxyProducer: an IPushProducer
         if transport is None:
             return
-        # The body's transport proxies the connection: closing it frees the
-        # socket (the pool does not get it back).
-        transport.loseConnection()
+        # The body's transport proxies the connection.  Not loseConnection():
+        # over TLS that sends a close alert and keeps the socket until the
+        # peer answers, which a stalled or dead peer never does.
+        # stopProducing() closes the socket itself (under TLS, if any); the
+        # pool does not get the connection back.
+        transport.stopProducing()
 
 
 def read_body(response: IResponse) -> Deferred[bytes]:
@@ -274,6 +315,53 @@ def tls_policy(config: PNConfiguration) -> IPolicyForHTTPS:
     return BrowserLikePolicyForHTTPS()
 
 
+@implementer(IAgentEndpointFactory)
+class _Endpoints:
+    """The endpoints ``Agent`` makes (TCP; TLS over it for https), remembering each connection.
+
+    So that :meth:`abort_all` can close every connection still open, whatever
+    state it is in (the pool only knows the idle ones).
+    """
+
+    def __init__(self, reactor: Any, policy: IPolicyForHTTPS, connect_timeout: float) -> None:
+        self._reactor = reactor
+        self._policy = policy
+        self._timeout = connect_timeout
+        self._connections: WeakSet[Protocol] = WeakSet()
+
+    def endpointForURI(self, uri: URI) -> IStreamClientEndpoint:
+        endpoint: IStreamClientEndpoint = HostnameEndpoint(
+            self._reactor, uri.host.decode("ascii"), uri.port, timeout=self._timeout
+        )
+        if uri.scheme == b"https":
+            endpoint = wrapClientTLS(self._policy.creatorForNetloc(uri.host, uri.port), endpoint)
+        return _Remembering(endpoint, self._connections)
+
+    def abort_all(self) -> None:
+        """Abort (not close politely) every connection still open."""
+        for protocol in list(self._connections):
+            transport: Any = protocol.transport
+            if transport is not None and transport.connected:
+                transport.abortConnection()
+
+
+@implementer(IStreamClientEndpoint)
+class _Remembering:
+    """An endpoint that adds each protocol it connects to a set."""
+
+    def __init__(self, endpoint: IStreamClientEndpoint, into: WeakSet[Protocol]) -> None:
+        self._endpoint = endpoint
+        self._into = into
+
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        def remember(protocol: Any) -> Any:
+            self._into.add(protocol)
+            return protocol
+
+        connected: Deferred[IProtocol] = self._endpoint.connect(protocolFactory)
+        return connected.addCallback(remember)
+
+
 class RetryPolicy:
     """Which failures are retried, and after how long (see README)."""
 
@@ -324,15 +412,13 @@ class Transport:
     ) -> None:
         self._clock = reactor
         self._pool: HTTPConnectionPool | None = None
+        self._endpoints: _Endpoints | None = None
         if agent is None:
             self._pool = HTTPConnectionPool(reactor, persistent=True)
             self._pool.maxPersistentPerHost = config.connection_pool_size
-            agent = Agent(
-                reactor,
-                contextFactory=tls_policy(config) if config.ssl else BrowserLikePolicyForHTTPS(),
-                connectTimeout=config.connect_timeout,
-                pool=self._pool,
-            )
+            policy = tls_policy(config) if config.ssl else BrowserLikePolicyForHTTPS()
+            self._endpoints = _Endpoints(reactor, policy, config.connect_timeout)
+            agent = Agent.usingEndpointFactory(reactor, self._endpoints, pool=self._pool)
         self._client = HTTPClient(agent)
         self._headers = Headers({b"User-Agent": [PNSDK.encode("ascii")]})
         self._retry = RetryPolicy(
@@ -350,8 +436,12 @@ class Transport:
         """The reactor (or ``task.Clock``) timers run on."""
         return self._clock
 
-    def get(self, url: str, timeout: float) -> Deferred[HTTPResponse]:
-        """GET ``url`` (already encoded); the whole call ends within ``timeout`` seconds."""
+    def get(self, url: str, timeout: float, retries: bool = True) -> Deferred[HTTPResponse]:
+        """GET ``url`` (already encoded); the whole call ends within ``timeout`` seconds.
+
+        ``retries=False``: one attempt only, whatever the retry policy says
+        (the subscribe loop reconnects on its own terms).
+        """
         if self._stopped:
             return _failed(
                 TransportFailure(
@@ -360,13 +450,17 @@ class Transport:
                     "the client was stopped",
                 )
             )
-        call = _Call(self, url.encode("ascii"), timeout)
+        call = _Call(self, url, timeout, retries)
         self._calls.add(call)
         return call.start()
 
-    def _send(self, url: bytes) -> Deferred[IResponse]:
+    def _send(self, url: str) -> Deferred[IResponse]:
         return self._client.request(  # type: ignore[return-value]
-            "GET", url, headers=self._headers, allow_redirects=False, unbuffered=True
+            "GET",
+            url.encode("ascii"),
+            headers=self._headers,
+            allow_redirects=False,
+            unbuffered=True,
         )
 
     def _forget(self, call: _Call) -> None:
@@ -386,7 +480,34 @@ class Transport:
         if self._pool is None:
             return succeed(None)
         closed: Deferred[None] = self._pool.closeCachedConnections()
+        # The pool closes idle connections politely; over TLS that waits for
+        # the peer's close alert, which a dead peer never sends, and stop()
+        # would never fire.  Abort whatever is still open instead.
+        assert self._endpoints is not None
+        self._endpoints.abort_all()
         return closed
+
+
+def _unsendable(url: str, exc: Exception) -> TransportFailure:
+    """The failure for a request the HTTP client refused to send."""
+    origin = url.partition("://")[2].partition("/")[0]
+    return TransportFailure(
+        PNStatusCategory.PNBadRequestCategory,
+        PNERR_INVALID_ARGUMENT,
+        f"no request could be made for origin {origin!r} ({type(exc).__name__})",
+    )
+
+
+#: Query parameters that must never be shown (in messages or logs).
+_SECRET_PARAMETERS = re.compile(r"\b(auth|signature)=[^&\s'\"]*")
+
+
+def _redacted(problem: TransportFailure) -> TransportFailure:
+    """``problem`` without any ``auth=`` or ``signature=`` value its detail quotes."""
+    detail = _SECRET_PARAMETERS.sub(r"\1=<hidden>", problem.detail)
+    if detail == problem.detail:
+        return problem
+    return TransportFailure(problem.category, problem.pn_error, detail, retryable=problem.retryable)
 
 
 def _failed(exc: Exception) -> Deferred[HTTPResponse]:
@@ -398,16 +519,21 @@ def _failed(exc: Exception) -> Deferred[HTTPResponse]:
 class _Call:
     """One logical request: attempts, retries, the deadline and cancellation."""
 
-    def __init__(self, transport: Transport, url: bytes, timeout: float) -> None:
+    def __init__(
+        self, transport: Transport, url: str, timeout: float, retries: bool = True
+    ) -> None:
         self._transport = transport
         self._url = url
         self._timeout = timeout
+        self._may_retry = retries
         self._result: Deferred[HTTPResponse] = Deferred(self._cancelled)
         self._current: _Cancellable | None = None
         self._deadline: IDelayedCall | None = None
         self._retries = 0
         self._started = 0.0
         self._done = False
+        #: What the call is waiting for, said when the deadline passes.
+        self._waiting_for = "a connection and the response headers"
 
     def start(self) -> Deferred[HTTPResponse]:
         clock = self._transport.clock
@@ -419,18 +545,27 @@ class _Call:
     # -- attempts ------------------------------------------------------
 
     def _attempt(self) -> None:
-        d = self._transport._send(self._url)
+        self._waiting_for = "a connection and the response headers"
+        try:
+            d = self._transport._send(self._url)
+        except Exception as exc:
+            # Raised before anything was sent (an origin treq cannot parse,
+            # say).  The exception's text may quote the whole URL, auth key
+            # and signature included, so only its type is kept.
+            self._finish(Failure(_unsendable(self._url, exc)))
+            return
         self._current = d
         d.addCallbacks(self._got_response, self._attempt_failed)
 
     def _got_response(self, response: IResponse) -> None:
         if self._done:
             return
+        self._waiting_for = "the rest of the response body"
         body = read_body(response)
         self._current = body
         body.addCallbacks(
             lambda data: self._got_body(response, data),
-            self._attempt_failed,
+            lambda failure: self._attempt_failed(failure, body=True),
         )
 
     def _got_body(self, response: IResponse, body: bytes) -> None:
@@ -442,16 +577,18 @@ class _Call:
                 return
         self._finish(HTTPResponse(response.code, response.headers, body))
 
-    def _attempt_failed(self, failure: Failure) -> None:
+    def _attempt_failed(self, failure: Failure, body: bool = False) -> None:
         if self._done:
             return
-        problem = classify(failure)
+        problem = _redacted(classify(failure, body=body))
         if problem.retryable and self._retry_later(None):
             return
         self._finish(Failure(problem))
 
     def _retry_later(self, asked: float | None) -> bool:
         """Schedule another attempt if the policy and the deadline allow it."""
+        if not self._may_retry:
+            return False
         self._retries += 1
         wait = self._transport._retry.delay(self._retries, asked)
         if wait is None:
@@ -460,6 +597,7 @@ class _Call:
         if clock.seconds() + wait >= self._started + self._timeout:
             return False
         self._current = clock.callLater(wait, self._attempt)
+        self._waiting_for = "a retry"
         return True
 
     # -- endings -------------------------------------------------------
@@ -483,8 +621,12 @@ class _Call:
     def _stop_current(self) -> None:
         current, self._current = self._current, None
         if isinstance(current, Deferred):
-            if not current.called:
-                current.cancel()
+            # Not only when ``not current.called``: the agent's Deferred has
+            # been called once it is waiting on a chained one (the connect, or
+            # the response on an open connection), and cancel() passes down
+            # to that one.  Skipping it left the connect going or the
+            # connection open.
+            current.cancel()
         elif current is not None and IDelayedCall.providedBy(current) and current.active():
             current.cancel()
 
@@ -494,7 +636,8 @@ class _Call:
             TransportFailure(
                 PNStatusCategory.PNTimeoutCategory,
                 PNERR_CLIENT_TIMEOUT,
-                f"no complete response within {self._timeout:g} s",
+                f"no complete response within {self._timeout:g} s "
+                f"(waiting for {self._waiting_for})",
             )
         )
 
