@@ -25,6 +25,7 @@ __all__ = [
     "MAX_UUID_LENGTH",
     "PRESENCE_SUFFIX",
     "SIGNATURE_WINDOW",
+    "TIMETOKENS_PER_SECOND",
     "QueryPairs",
     "QueryValue",
     "canonical_query",
@@ -37,6 +38,7 @@ __all__ = [
     "parse_query",
     "sign",
     "string_to_sign",
+    "timetoken_from_seconds",
 ]
 
 DEFAULT_ORIGIN: Final = "ps.pndsn.com"
@@ -52,6 +54,8 @@ MAX_UUID_LENGTH: Final = 92
 SIGNATURE_WINDOW: Final = 60
 #: Suffix of the presence channel that carries a channel's events.
 PRESENCE_SUFFIX: Final = "-pnpres"
+#: A timetoken counts 100-nanosecond units since the unix epoch (17 digits today).
+TIMETOKENS_PER_SECOND: Final = 10_000_000
 
 #: ``A-Z a-z 0-9 _ . - ~`` stay literal; everything else is %XX (UTF-8).
 _SAFE: Final = "~"
@@ -76,12 +80,23 @@ def encode_names(names: Iterable[str]) -> str:
     return joined or ","
 
 
-def decode_names(segment: str) -> list[str]:
+def decode_names(segment: str, *, plus_is_space: bool = False) -> list[str]:
     """Split a comma-joined, percent-encoded list back into names.
 
     The inverse of :func:`encode_names`; ``","`` and ``""`` give ``[]``.
+    ``plus_is_space`` for query values (see :func:`decode_value`).
     """
-    return [unquote(part, errors="strict") for part in segment.split(",") if part]
+    return [decode_value(part, plus_is_space=plus_is_space) for part in segment.split(",") if part]
+
+
+def timetoken_from_seconds(seconds: float) -> int:
+    """The timetoken of a unix time in seconds (``IReactorTime.seconds()``).
+
+    >>> timetoken_from_seconds(1481896370.7386265)
+    14818963707386265
+    """
+    whole = int(seconds)  # split first: a float holds only ~16 significant digits
+    return whole * TIMETOKENS_PER_SECOND + round((seconds - whole) * TIMETOKENS_PER_SECOND)
 
 
 def json_dumps(value: Any) -> str:
@@ -128,8 +143,16 @@ def parse_query(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def decode_value(raw: str) -> str:
-    """Decode one raw query value (``+`` is left as it is: PubNub encodes spaces as %20)."""
+def decode_value(raw: str, *, plus_is_space: bool = False) -> str:
+    """Decode one percent-encoded path segment or query value.
+
+    In a query, ``plus_is_space`` reads ``+`` as a space, as PubNub's service
+    does for form-style encoders (HTTP libraries' ``params=``); PubNub's SDKs
+    send a literal ``+`` as ``%2B`` and a space as ``%20``, so nothing they
+    send changes meaning.  In a path ``+`` is a plus.
+    """
+    if plus_is_space:
+        raw = raw.replace("+", " ")
     return unquote(raw, errors="strict")
 
 

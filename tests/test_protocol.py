@@ -93,8 +93,10 @@ class QueryTests(SynchronousTestCase):
         )
 
     def test_decode_value(self) -> None:
-        """decode_value decodes %XX and leaves ``+`` alone."""
+        """decode_value decodes %XX; ``+`` is a space only where asked (query values)."""
         self.assertEqual(decode_value("a%20b+c%2B%C3%BC"), "a b+c+ü")
+        self.assertEqual(decode_value("a%20b+c%2B%C3%BC", plus_is_space=True), "a b c+ü")
+        self.assertEqual(decode_names("a+b,c%2Bd", plus_is_space=True), ["a b", "c+d"])
 
     @given(st.lists(st.tuples(st.sampled_from(["uuid", "state", "auth"]), names)))
     def test_query_round_trip(self, pairs: list[tuple[str, str]]) -> None:

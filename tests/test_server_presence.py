@@ -476,11 +476,13 @@ class HostileNameTests(ServerCase):
         body = self.get(f"{BASE}/channel/{encode(names[0])}/uuid/{encode(uuid)}?uuid=me")
         self.assertEqual((body["channel"], body["uuid"], body["payload"]), (names[0], uuid, state))
 
-    def test_plus_is_not_a_space(self) -> None:
-        """``+`` in a query value is a plus sign; ``%20`` is the space."""
-        self.heartbeat("ch", "a+b")
-        self.heartbeat("ch", "a%20b")
-        self.assertEqual(self.get(f"{BASE}/channel/ch?uuid=me")["uuids"], ["a+b", "a b"])
+    def test_plus_in_query_is_a_space(self) -> None:
+        """In a query ``+`` is a space and ``%2B`` a plus; in a path ``+`` is a plus."""
+        self.heartbeat("ch", "a%2Bb")
+        self.heartbeat("ch", "c+d")
+        self.heartbeat("x+y", "e")
+        self.assertEqual(self.get(f"{BASE}/channel/ch?uuid=me")["uuids"], ["a+b", "c d"])
+        self.assertEqual(self.get(f"{BASE}/uuid/e?uuid=me")["payload"]["channels"], ["x+y"])
 
 
 class IsolationTests(ServerCase):

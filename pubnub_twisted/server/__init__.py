@@ -1,8 +1,9 @@
 """An embedded PubNub-compatible presence server, on ``twisted.web``.
 
 It speaks PubNub's presence REST protocol (here_now, where_now, get/set
-state, heartbeat, leave, channel groups) so that this SDK and PubNub's own
-SDKs work against it unchanged: in memory, with
+state, heartbeat, leave, channel groups), the subscribe long-poll with
+presence events and ``/time/0``, so that this SDK and PubNub's own SDKs
+work against it unchanged: in memory, with
 ``treq.testing.RequestTraversalAgent(PresenceResource(store))``, or on a
 port with :func:`listen`.
 
@@ -10,10 +11,15 @@ In a trial test::
 
     clock = task.Clock()
     store = PresenceStore(clock)
-    agent = RequestTraversalAgent(PresenceResource(store, here_now_cache=0))
+    resource = PresenceResource(
+        store, here_now_cache=0, subscribe=SubscribeOptions(hold_time=30)
+    )
+    agent = RequestTraversalAgent(resource)
     store.add_observer(events.append)      # join / leave / timeout / state-change
     ...
     clock.advance(300)                     # presence times out on the clock
+    resource.publish("sub-c-X", "ch", {"text": "hi"})  # a message for subscribers
+    resource.stop()                        # answer held polls, cancel timers
 
 On a real port::
 
@@ -31,6 +37,7 @@ from pubnub_twisted.server.store import (
     PresenceObserver,
     PresenceStore,
 )
+from pubnub_twisted.server.subscribe import SubscribeHub, SubscribeOptions, SubscribeRequest
 
 __all__ = [
     "PresenceAction",
@@ -40,5 +47,8 @@ __all__ = [
     "PresenceServer",
     "PresenceSite",
     "PresenceStore",
+    "SubscribeHub",
+    "SubscribeOptions",
+    "SubscribeRequest",
     "listen",
 ]

@@ -63,12 +63,12 @@ class Call:
     def text(self, key: str) -> str | None:
         """The first decoded value of ``key``, or ``None``."""
         raw = self.raw(key)
-        return None if raw is None else decode_value(raw)
+        return None if raw is None else decode_value(raw, plus_is_space=True)
 
     def names(self, key: str) -> list[str]:
         """``key``'s comma-separated names, decoded (``[]`` when absent)."""
         raw = self.raw(key)
-        return [] if raw is None else decode_names(raw)
+        return [] if raw is None else decode_names(raw, plus_is_space=True)
 
     def flag(self, key: str) -> bool:
         """A boolean parameter: ``1`` or ``true``."""
@@ -86,7 +86,7 @@ class Call:
 
     def decoded_params(self) -> list[tuple[str, str]]:
         """Every parameter with its decoded value (what a signature covers)."""
-        return [(key, decode_value(value)) for key, value in self.params]
+        return [(key, decode_value(value, plus_is_space=True)) for key, value in self.params]
 
 
 def parse_int(text: str | None) -> int | None:
@@ -123,9 +123,16 @@ def route(call: Call) -> Call:
     segments = call.path.split("/")[1:]
     try:
         call.decoded_params()
-        found = _route_presence(call, segments) or _route_registry(call, segments)
+        found = (
+            _route_presence(call, segments)
+            or _route_registry(call, segments)
+            or _route_subscribe(call, segments)
+        )
     except UnicodeDecodeError:
         raise bad_request("Invalid request: not UTF-8 once percent-decoded") from None
+    if segments == ["time", "0"]:
+        call.operation = "time"
+        return call
     if not found:
         raise Refusal(404, _shapes.error(404, "Not Found"))
     if not call.sub_key:
@@ -178,3 +185,14 @@ def _route_registry(call: Call, segments: list[str]) -> bool:
     elif tail == ["remove"]:
         call.operation = "delete_group"
     return bool(call.operation)
+
+
+def _route_subscribe(call: Call, segments: list[str]) -> bool:
+    # /v2/subscribe/{sub}/{channels}/0: the last segment is the JSONP callback, 0 for none.
+    if segments[:2] != ["v2", "subscribe"] or len(segments) != 5 or segments[4] != "0":
+        return False
+    call.operation = "subscribe"
+    call.sub_key = decode_value(segments[2])
+    call.channels = decode_names(segments[3])
+    call.groups = call.names("channel-group")
+    return True

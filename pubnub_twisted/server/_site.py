@@ -13,6 +13,7 @@ from twisted.web.server import Site
 
 from pubnub_twisted.server.resource import PresenceResource
 from pubnub_twisted.server.store import PresenceStore
+from pubnub_twisted.server.subscribe import SubscribeOptions
 
 __all__ = ["PresenceServer", "PresenceSite", "listen"]
 
@@ -113,8 +114,15 @@ class PresenceServer:
         """``http://host:port``."""
         return f"http://{self.origin}"
 
+    def publish(
+        self, sub_key: str, channel: str, message: object, publisher: str | None = None
+    ) -> int:
+        """Deliver ``message`` to ``channel``'s subscribers; return its timetoken."""
+        return self.resource.publish(sub_key, channel, message, publisher)
+
     def stop(self) -> Deferred[None]:
-        """Stop listening, close open connections and (if it made it) stop the store."""
+        """Stop listening, answer held polls, close connections, stop the store if it made it."""
+        self.resource.stop()
         if self.owns_store:
             self.store.stop()
         stopped: Deferred[object] = maybeDeferred(self.listening_port.stopListening)
@@ -131,6 +139,7 @@ def listen(
     secret_key: str | None = None,
     publish_key: str | None = None,
     auth_keys: Iterable[str] | None = None,
+    subscribe: SubscribeOptions | None = None,
 ) -> PresenceServer:
     """Serve a presence server on ``host:port`` (loopback, an ephemeral port by default).
 
@@ -147,6 +156,7 @@ def listen(
         secret_key=secret_key,
         publish_key=publish_key,
         auth_keys=auth_keys,
+        subscribe=subscribe,
     )
     site = PresenceSite(resource, reactor=clock)
     # Site's annotations do not (yet) say it is a ServerFactory of its channel type.

@@ -2,20 +2,25 @@
 
 :class:`PresenceResource` answers every call of PROTOCOL.md section 1 with
 the exact bodies of section 2, in memory (``treq.testing``) or on a port
-(:func:`pubnub_twisted.server.listen`).  Bad input always gets one of
-PubNub's JSON error shapes, never a traceback.
+(:func:`pubnub_twisted.server.listen`), plus the subscribe long-poll and
+``/time/0`` (research/subscribe.md section 8, through a
+:class:`~pubnub_twisted.server.subscribe.SubscribeHub`).  Bad input always
+gets one of PubNub's JSON error shapes, never a traceback.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.resource import Resource
-from twisted.web.server import Request
+from twisted.web.server import NOT_DONE_YET, Request
 
 from pubnub_twisted.models import JSONObject
 from pubnub_twisted.protocol import (
@@ -29,6 +34,7 @@ from pubnub_twisted.protocol import (
 from pubnub_twisted.server import _shapes
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
 from pubnub_twisted.server.store import PresenceStore
+from pubnub_twisted.server.subscribe import SubscribeHub, SubscribeOptions, SubscribeRequest
 
 __all__ = ["PresenceResource"]
 
@@ -38,6 +44,7 @@ _log: Final = Logger(namespace="pubnub_twisted.server")
 MAX_HEARTBEAT: Final = 2**31 - 1
 #: Deepest JSON nesting accepted in a state.
 MAX_STATE_DEPTH: Final = 64
+_TIMETOKEN: Final = re.compile(r"[0-9]{1,19}")
 #: Parameters that do not change a here_now answer (left out of the cache key).
 _VOLATILE: Final = frozenset(
     {"pnsdk", "uuid", "auth", "timestamp", "signature"}  # caller and signing
@@ -50,7 +57,7 @@ _HEADERS: Final = (
 )
 
 
-def _encode(body: dict[str, Any]) -> bytes:
+def _encode(body: object) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode("ascii")
 
 
@@ -126,7 +133,7 @@ class _HereNowCache:
 
 
 class PresenceResource(Resource):
-    """PubNub's presence REST API over ``store`` (a leaf: it routes by itself).
+    """PubNub's presence REST API and subscribe over ``store`` (a leaf: it routes by itself).
 
     ``here_now_cache``: seconds a here_now answer is reused for an identical
     query (PubNub: 3; 0 turns caching off).  Access control is off unless
@@ -134,6 +141,13 @@ class PresenceResource(Resource):
     request must carry a valid v2 ``signature`` and a ``timestamp`` within
     :data:`~pubnub_twisted.protocol.SIGNATURE_WINDOW` seconds; with
     ``auth_keys`` every request must carry one of them as ``auth``.
+    ``/time/0`` is always open, as PubNub's is.
+
+    ``subscribe`` configures the subscribe long-poll (hold time, catch-up
+    buffer, interval mode, debounce, leave on disconnect, fault modes: see
+    :class:`~pubnub_twisted.server.subscribe.SubscribeOptions`; PubNub's
+    defaults when ``None``).  The subscribe side is :attr:`hub`;
+    :meth:`stop` answers the polls it holds and cancels its timers.
     """
 
     isLeaf = True
@@ -146,6 +160,7 @@ class PresenceResource(Resource):
         secret_key: str | None = None,
         publish_key: str | None = None,
         auth_keys: Iterable[str] | None = None,
+        subscribe: SubscribeOptions | None = None,
     ) -> None:
         Resource.__init__(self)
         if secret_key is not None and not publish_key:
@@ -157,6 +172,7 @@ class PresenceResource(Resource):
         self._secret_key = secret_key
         self._publish_key = publish_key or ""
         self._auth_keys = None if auth_keys is None else frozenset(auth_keys)
+        self.hub = SubscribeHub(store, subscribe)
         self._handlers: dict[str, Callable[[Call], dict[str, Any]]] = {
             "here_now": self._here_now,
             "here_now_global": self._here_now,
@@ -169,11 +185,44 @@ class PresenceResource(Resource):
             "delete_group": self._delete_group,
         }
 
+    def publish(
+        self, sub_key: str, channel: str, message: object, publisher: str | None = None
+    ) -> int:
+        """Deliver ``message`` to ``channel``'s subscribers; return its timetoken.
+
+        See :meth:`SubscribeHub.publish <pubnub_twisted.server.subscribe.SubscribeHub.publish>`.
+        """
+        return self.hub.publish(sub_key, channel, message, publisher)
+
+    def stop(self) -> None:
+        """Answer held polls and cancel subscribe timers (the store is left running)."""
+        self.hub.stop()
+
     # -- HTTP ---------------------------------------------------------------
 
-    def render(self, request: Request) -> bytes:
-        """Answer one request (every method: non-GET gets 405)."""
-        status, body, path = self.respond(request.method, request.uri)
+    def render(self, request: Request) -> bytes | int:
+        """Answer one request (every method: non-GET gets 405); a held poll answers later."""
+        status, body, path = self._answer(request.method, request.uri, hold=True)
+        if not isinstance(body, Deferred):
+            self._head(request, status, path)
+            return body
+
+        def finish(data: bytes) -> None:
+            self._head(request, status, path)
+            request.write(data)
+            request.finish()
+
+        def gone(failure: Failure) -> None:
+            failure.trap(CancelledError)
+            _log.debug("{path}: the client left a held poll", path=path)
+
+        body.addCallbacks(finish, gone)
+        # The client closing the connection cancels the poll (and it is answered no more).
+        request.notifyFinish().addErrback(lambda _: body.cancel())
+        return NOT_DONE_YET
+
+    @staticmethod
+    def _head(request: Request, status: int, path: str) -> None:
         request.setResponseCode(status)
         for name, value in _HEADERS:
             request.setHeader(name, value)
@@ -185,10 +234,20 @@ class PresenceResource(Resource):
             path=path,
             status=status,
         )
-        return body
 
     def respond(self, method: bytes, uri: bytes) -> tuple[int, bytes, str]:
-        """The status and body for a request, and its path (for logs: no query)."""
+        """The status and body for a request, and its path (for logs: no query).
+
+        Nothing waits here: a subscribe poll with nothing to deliver is
+        answered at once, as its hold time would end it.
+        """
+        status, body, path = self._answer(method, uri, hold=False)
+        assert not isinstance(body, Deferred)  # without a hold nothing waits
+        return status, body, path
+
+    def _answer(
+        self, method: bytes, uri: bytes, *, hold: bool
+    ) -> tuple[int, bytes | Deferred[bytes], str]:
         path = uri.partition(b"?")[0].decode("utf-8", "replace")
         try:
             if method != b"GET":
@@ -197,8 +256,15 @@ class PresenceResource(Resource):
                 raise Refusal(414, _shapes.error(414, "Request URI Too Long"))
             call = route(parse(uri))
             path = call.path
+            if call.operation == "time":
+                return 200, _encode([self.hub.time()]), path
             self._check_access(call)
             call.uuid = self._check_uuid(call.text("uuid"), call.service)
+            if call.operation == "subscribe":
+                answer = self._subscribe(call, hold)
+                if isinstance(answer, Deferred):
+                    return 200, answer.addCallback(_encode), path
+                return 200, _encode(answer), path
             if call.operation.startswith("here_now"):
                 return 200, self._cached_here_now(call), path
             return 200, _encode(self._handlers[call.operation](call)), path
@@ -301,20 +367,24 @@ class PresenceResource(Resource):
 
     def _heartbeat(self, call: Call) -> dict[str, Any]:
         self._require_names(call)
-        timeout = call.integer("heartbeat", default=DEFAULT_PRESENCE_TIMEOUT)
-        if not 1 <= timeout <= MAX_HEARTBEAT:
-            raise bad_request(f"Invalid heartbeat: {timeout} is not between 1 and {MAX_HEARTBEAT}")
+        timeout = self._presence_timeout(call) or DEFAULT_PRESENCE_TIMEOUT
         states = self._keyed_state(call)
-        for group in call.groups:  # state keyed by a group (as PubNub's JS SDK sends it)
-            if group in states:  # applies to the group's channels without their own
-                for channel in self.store.channels_in_group(call.sub_key, group):
-                    states.setdefault(channel, states[group])
         channels = self.store.expand_groups(call.sub_key, call.channels, call.groups)
         self.store.heartbeat(call.sub_key, call.uuid, channels, timeout, states)
         return _shapes.ok()
 
     @staticmethod
-    def _keyed_state(call: Call) -> dict[str, JSONObject]:
+    def _presence_timeout(call: Call) -> int | None:
+        """The ``heartbeat`` parameter (a presence timeout), ``None`` when absent or empty."""
+        if not call.text("heartbeat"):
+            return None
+        timeout = call.integer("heartbeat", default=0)
+        if not 1 <= timeout <= MAX_HEARTBEAT:
+            raise bad_request(f"Invalid heartbeat: {timeout} is not between 1 and {MAX_HEARTBEAT}")
+        return timeout
+
+    def _keyed_state(self, call: Call) -> dict[str, JSONObject]:
+        """The ``state`` parameter of heartbeat and subscribe: states keyed by channel."""
         text = call.text("state")
         if text is None:
             return {}
@@ -323,7 +393,27 @@ class PresenceResource(Resource):
             raise bad_request(
                 'Invalid state: heartbeat state must be keyed by channel, {"ch1": {...}}'
             )
+        for group in call.groups:  # state keyed by a group (as PubNub's JS SDK sends it)
+            if group in states:  # applies to the group's channels without their own
+                for channel in self.store.channels_in_group(call.sub_key, group):
+                    states.setdefault(channel, states[group])
         return states
+
+    def _subscribe(self, call: Call, hold: bool) -> dict[str, Any] | Deferred[dict[str, Any]]:
+        self._require_names(call)
+        tt = call.text("tt") or "0"  # PubNub's JS SDK leaves tt out of a handshake
+        if not _TIMETOKEN.fullmatch(tt):
+            raise bad_request(f"Invalid timetoken: {tt!r}")
+        request = SubscribeRequest(
+            call.sub_key,
+            call.uuid,
+            call.channels,
+            call.groups,
+            int(tt),
+            self._presence_timeout(call),
+            self._keyed_state(call),
+        )
+        return self.hub.subscribe(request, hold=hold)
 
     def _leave(self, call: Call) -> dict[str, Any]:
         self._require_names(call)
