@@ -12,6 +12,7 @@ Quick look::
 """
 
 from pubnub_twisted._version import __version__
+from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
 from pubnub_twisted.errors import PubNubException
@@ -32,6 +33,7 @@ from pubnub_twisted.models import (
     PNStatus,
     PNWhereNowResult,
 )
+from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult, PNTimeResponse
 from pubnub_twisted.pubnub import PubNub, PubNubTwisted
 
 __all__ = [
@@ -48,14 +50,18 @@ __all__ = [
     "PNHereNowOccupantData",
     "PNHereNowResult",
     "PNLeaveResult",
+    "PNMessageResult",
     "PNOperationType",
+    "PNPresenceEventResult",
     "PNReconnectionPolicy",
     "PNSetStateResult",
     "PNStatus",
     "PNStatusCategory",
+    "PNTimeResponse",
     "PNWhereNowResult",
     "PubNub",
     "PubNubException",
     "PubNubTwisted",
+    "SubscribeCallback",
     "__version__",
 ]

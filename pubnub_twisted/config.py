@@ -63,6 +63,12 @@ class PNConfiguration:
         self.reconnection_interval: float = 2.0
         #: Subscribe loop: attempts before giving up (``-1``: never give up).
         self.maximum_reconnection_retries: int = 6
+        #: Subscribe loop: longest delay, in seconds, between reconnection attempts
+        #: (caps the EXPONENTIAL policy's doubling).
+        self.maximum_reconnection_interval: float = 150.0
+        #: Subscribe loop: up to this many seconds of random delay added to each
+        #: reconnection delay, so that many clients do not retry in step (0: none).
+        self.reconnection_jitter: float = 1.0
         #: Emit one ``twisted.logger`` event per call (operation, channels, status,
         #: category, latency; never keys or signatures).  Off by default: an
         #: application that never starts logging would otherwise buffer them.

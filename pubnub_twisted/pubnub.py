@@ -6,6 +6,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IAgent
 
+from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.endpoints.base import Names
 from pubnub_twisted.endpoints.channel_groups import (
@@ -19,8 +20,15 @@ from pubnub_twisted.endpoints.heartbeat import Heartbeat
 from pubnub_twisted.endpoints.here_now import HereNow
 from pubnub_twisted.endpoints.leave import Leave
 from pubnub_twisted.endpoints.set_state import SetState
+from pubnub_twisted.endpoints.time import Time
 from pubnub_twisted.endpoints.where_now import WhereNow
 from pubnub_twisted.models import JSONObject
+from pubnub_twisted.pubsub import (
+    SubscribeBuilder,
+    SubscriptionManager,
+    TrackedSetState,
+    UnsubscribeBuilder,
+)
 from pubnub_twisted.transport import Transport
 
 __all__ = ["PubNub", "PubNubTwisted"]
@@ -35,7 +43,9 @@ class PubNub:
     server's resource) so that no socket is opened.
 
     Every endpoint method returns a fresh builder; its setters return the
-    builder and ``.deferred()`` sends the request.  ``stop()`` cancels what
+    builder and ``.deferred()`` sends the request.  ``subscribe()`` starts
+    the real-time loop, whose statuses and events reach the listeners added
+    with ``add_listener()``.  ``stop()`` ends the loop, leaves, cancels what
     is in flight and closes the connections.
     """
 
@@ -59,6 +69,7 @@ class PubNub:
         #: The reactor (or clock) this client schedules its timers on.
         self.reactor: IReactorTime = reactor
         self._transport = Transport(self.config, reactor, agent)
+        self._subscription = SubscriptionManager(self)
 
     @property
     def uuid(self) -> str:
@@ -98,8 +109,12 @@ class PubNub:
         channel_groups: Names | None = None,
         state: JSONObject | None = None,
     ) -> SetState:
-        """Set this client's state: ``set_state().channels("a").state({"k": 1}).deferred()``."""
-        return SetState(self)._configure(
+        """Set this client's state: ``set_state().channels("a").state({"k": 1}).deferred()``.
+
+        For channels this client is subscribed to, heartbeats carry the
+        state from then on (so the service keeps it).
+        """
+        return TrackedSetState(self, self._subscription)._configure(
             channels=channels, channel_groups=channel_groups, state=state
         )
 
@@ -163,15 +178,61 @@ class PubNub:
         """Delete a channel group: ``remove_channel_group().channel_group("g").deferred()``."""
         return RemoveChannelGroup(self)._configure(channel_group=channel_group)
 
+    def time(self) -> Time:
+        """The service's current timetoken: ``time().deferred()`` (a ``PNTimeResponse``)."""
+        return Time(self)
+
+    # -- real time --------------------------------------------------------------
+
+    def add_listener(self, listener: SubscribeCallback) -> None:
+        """Receive statuses, messages and presence events (in the order listeners were added)."""
+        self._subscription.add_listener(listener)
+
+    def remove_listener(self, listener: SubscribeCallback) -> None:
+        """Stop calling ``listener``."""
+        self._subscription.remove_listener(listener)
+
+    def subscribe(self) -> SubscribeBuilder:
+        """Subscribe: ``subscribe().channels("a").with_presence().execute()``.
+
+        Subscribe to ``"a-pnpres"`` to observe a channel's presence without
+        being counted on it.
+        """
+        return SubscribeBuilder(self._subscription)
+
+    def unsubscribe(self) -> UnsubscribeBuilder:
+        """Unsubscribe (and leave): ``unsubscribe().channels("a").execute()``."""
+        return UnsubscribeBuilder(self._subscription)
+
+    def unsubscribe_all(self) -> None:
+        """Unsubscribe from every channel and group (and leave them)."""
+        self._subscription.unsubscribe_all()
+
+    def reconnect(self) -> None:
+        """Resume a subscribe loop that gave up reconnecting, now."""
+        self._subscription.reconnect()
+
+    def get_subscribed_channels(self) -> list[str]:
+        """Channels the loop polls, sorted; ``-pnpres`` names stand for presence."""
+        return self._subscription.subscribed_channels()
+
+    def get_subscribed_channel_groups(self) -> list[str]:
+        """Channel groups the loop polls, sorted; ``-pnpres`` names stand for presence."""
+        return self._subscription.subscribed_groups()
+
     # -- lifecycle ------------------------------------------------------------
 
     def stop(self) -> Deferred[None]:
-        """Cancel every call in flight and close the connection pool.
+        """End the subscribe loop, cancel every call in flight, close the connection pool.
 
-        Calls still in flight end with ``PNCancelledCategory``.  The
-        Deferred fires once the connections are closed.
+        The loop first leaves what it is subscribed to (unless
+        ``suppress_leave_events``), waiting at most
+        ``non_subscribe_request_timeout`` for the answer.  Calls still in
+        flight then end with ``PNCancelledCategory``.  The Deferred fires once
+        the connections are closed; no timer is left behind.
         """
-        return self._transport.stop()
+        left = self._subscription.stop()
+        return left.addBoth(lambda _: self._transport.stop())
 
     def __repr__(self) -> str:
         return f"PubNub(origin={self.config.origin!r}, uuid={self.config.uuid!r})"

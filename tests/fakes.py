@@ -1,13 +1,15 @@
-"""A scriptable fake ``IAgent`` for transport tests: no sockets, full control.
+"""Scriptable fake ``IAgent``s for transport and loop tests: no sockets, full control.
 
-Each request pops the next scripted behaviour: a response (code, headers,
-body chunks, whether the body ends), a failure, or "never answer".
+``FakeAgent``: each request pops the next scripted behaviour: a response
+(code, headers, body chunks, whether the body ends), a failure, or "never
+answer".  ``ManualAgent``: every request waits until the test answers it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IProtocol
@@ -116,3 +118,70 @@ class FakeAgent:
         response = FakeResponse(script.code, [script.body], script.headers, script.body_ends)
         self.responses.append(response)
         return succeed(response)
+
+
+@dataclass
+class PendingRequest:
+    """A request a :class:`ManualAgent` received; the test answers it when it likes."""
+
+    uri: str
+    deferred: Deferred[IResponse]
+    cancelled: bool = False
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.uri).path
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The query parameters, decoded (a list stays comma-joined)."""
+        pairs = (part.partition("=") for part in urlsplit(self.uri).query.split("&") if part)
+        return {key: unquote(value) for key, _, value in pairs}
+
+    @property
+    def open(self) -> bool:
+        """Neither answered nor cancelled."""
+        return not self.deferred.called
+
+    def respond(self, body: bytes = b"{}", code: int = 200) -> None:
+        """Answer with ``body`` (a complete response)."""
+        self.deferred.callback(FakeResponse(code, [body], {}, True))
+
+    def fail(self, exc: Exception) -> None:
+        """Fail the request as a connection problem would."""
+        self.deferred.errback(Failure(exc))
+
+
+@implementer(IAgent)
+class ManualAgent:
+    """An agent whose requests wait until the test answers them (long-polls do).
+
+    Requests whose path contains a key of ``auto`` are answered at once with
+    that script instead (heartbeats, leaves, ``/time/0``).
+    """
+
+    def __init__(self, auto: dict[str, Script] | None = None) -> None:
+        self.auto = dict(auto or {})
+        self.requests: list[PendingRequest] = []
+
+    def request(self, method: bytes, uri: bytes, *_: Any, **__: Any) -> Deferred[IResponse]:
+        """Record the request; answer it at once if ``auto`` says so (headers ignored)."""
+        pending: PendingRequest
+
+        def cancel(_: Any) -> None:
+            pending.cancelled = True
+
+        pending = PendingRequest(uri.decode("ascii"), Deferred(cancel))
+        self.requests.append(pending)
+        for marker, script in self.auto.items():
+            if marker in pending.path:
+                if script.failure is not None:
+                    pending.fail(script.failure)
+                elif not script.hang:
+                    pending.respond(script.body, script.code)
+                break
+        return pending.deferred
+
+    def matching(self, marker: str) -> list[PendingRequest]:
+        """The requests whose path contains ``marker``, oldest first."""
+        return [pending for pending in self.requests if marker in pending.path]

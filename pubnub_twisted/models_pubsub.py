@@ -1,0 +1,106 @@
+"""Real-time results: what listeners receive, and ``time()``'s result.
+
+Frozen values with readable ``repr``/``str``, like those in
+:mod:`pubnub_twisted.models`.  Parsing from the wire lives with the subscribe
+endpoint (:mod:`pubnub_twisted.endpoints.subscribe`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pubnub_twisted.models import JSONObject
+
+__all__ = ["PNMessageResult", "PNPresenceEventResult", "PNTimeResponse"]
+
+#: A timetoken is unix time in units of 100 ns (10**7 per second).
+TIMETOKEN_PER_SECOND = 10_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class PNPresenceEventResult:
+    """One presence event on a channel: join, leave, timeout, state-change or interval.
+
+    ``channel`` is the data channel (never ends in ``-pnpres``).
+    ``subscription`` is ``None`` when the event came through a direct
+    subscription, else the channel group it came through (without
+    ``-pnpres``).  ``timestamp`` is unix seconds; ``timetoken`` the event's
+    precise time (unix time x 10**7).  ``state`` is the ``data`` the event
+    carries (the new state on a state-change), ``None`` when it carries none.
+    ``uuid`` is ``None`` on interval events, which carry instead the uuids
+    that joined, left and timed out since the previous one in ``join``,
+    ``leave`` and ``timeout`` (``None`` on every other event, and when the
+    service sent none).  ``here_now_refresh`` true means the service left
+    those lists out (too long): call ``here_now()`` to catch up.
+    """
+
+    event: str
+    uuid: str | None
+    timestamp: int
+    occupancy: int
+    state: JSONObject | None
+    channel: str
+    subscription: str | None
+    timetoken: int
+    join: list[str] | None = None
+    leave: list[str] | None = None
+    timeout: list[str] | None = None
+    here_now_refresh: bool = False
+
+    def __str__(self) -> str:
+        via = "" if self.subscription is None else f" via {self.subscription}"
+        text = f"{self.event} {self.channel}{via}"
+        if self.uuid is not None:
+            text += f" {self.uuid}"
+        text += f" occupancy={self.occupancy}"
+        if self.state is not None:
+            text += f" state={self.state}"
+        for name in ("join", "leave", "timeout"):
+            uuids = getattr(self, name)
+            if uuids is not None:
+                text += f" {name}=[{', '.join(uuids)}]"
+        if self.here_now_refresh:
+            text += " here_now_refresh"
+        return f"{text} @{self.timetoken}"
+
+
+@dataclass(frozen=True, slots=True)
+class PNMessageResult:
+    """A message published on a subscribed channel.
+
+    ``subscription`` is ``None`` for a direct subscription, else the channel
+    group (or wildcard) it came through.  ``publisher`` is the uuid that
+    published it, when the service says.  ``user_metadata`` is the publish
+    ``meta``, if any.
+    """
+
+    message: Any
+    channel: str
+    subscription: str | None
+    timetoken: int
+    publisher: str | None = None
+    user_metadata: Any = None
+
+    def __str__(self) -> str:
+        via = "" if self.subscription is None else f" via {self.subscription}"
+        by = "" if self.publisher is None else f" from {self.publisher}"
+        return f"message on {self.channel}{via}{by}: {self.message!r} @{self.timetoken}"
+
+
+@dataclass(frozen=True, slots=True)
+class PNTimeResponse:
+    """``time()``: the service's current timetoken (unix time x 10**7)."""
+
+    timetoken: int
+
+    def date_time(self) -> datetime:
+        """The timetoken as an aware UTC ``datetime``."""
+        return datetime.fromtimestamp(self.timetoken / TIMETOKEN_PER_SECOND, UTC)
+
+    def __int__(self) -> int:
+        return self.timetoken
+
+    def __str__(self) -> str:
+        return str(self.timetoken)
