@@ -1,4 +1,4 @@
-"""HTTP transport: treq over the client's own pool, TLS, deadlines, retries.
+"""HTTP transport: one Agent over the client's own pool, TLS, deadlines, retries.
 
 The transport knows nothing about presence.  It sends a GET for a URL that
 the endpoints built (already encoded and signed), reads the whole body, and
@@ -7,6 +7,14 @@ either fires with an :class:`HTTPResponse` (any status code) or fails with
 Retries of failures worth retrying happen here, inside the call's overall
 deadline.  Cancelling the returned Deferred aborts the request and fails it
 with ``CancelledError``.
+
+Requests go straight to the ``IAgent`` (Twisted's ``Agent`` over our pool,
+or an injected one such as ``treq.testing.RequestTraversalAgent``), built
+once.  treq's ``HTTPClient.request`` would re-parse every URL with hyperlink,
+IDNA-encode the host and wrap the agent in cookie, redirect and
+content-decoding agents on every call: about 40 % of a here_now's client CPU
+(measured; see bench/README.md), for features PubNub's presence calls never
+use.
 """
 
 from __future__ import annotations
@@ -22,7 +30,6 @@ from weakref import WeakSet
 
 from OpenSSL import SSL
 from service_identity.exceptions import VerificationError
-from treq.client import HTTPClient
 from twisted.internet import error as neterror
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
@@ -328,14 +335,23 @@ class _Endpoints:
         self._policy = policy
         self._timeout = connect_timeout
         self._connections: WeakSet[Protocol] = WeakSet()
+        self._cache: dict[tuple[bytes, bytes, int], IStreamClientEndpoint] = {}
 
     def endpointForURI(self, uri: URI) -> IStreamClientEndpoint:
-        endpoint: IStreamClientEndpoint = HostnameEndpoint(
-            self._reactor, uri.host.decode("ascii"), uri.port, timeout=self._timeout
-        )
-        if uri.scheme == b"https":
-            endpoint = wrapClientTLS(self._policy.creatorForNetloc(uri.host, uri.port), endpoint)
-        return _Remembering(endpoint, self._connections)
+        # One endpoint per origin, made once: building one IDNA-encodes the
+        # host and makes a TLS connection creator, and Agent asks for it on
+        # every request (even when the pool has a connection ready).
+        key = (uri.scheme, uri.host, uri.port)
+        endpoint = self._cache.get(key)
+        if endpoint is None:
+            endpoint = HostnameEndpoint(
+                self._reactor, uri.host.decode("ascii"), uri.port, timeout=self._timeout
+            )
+            if uri.scheme == b"https":
+                creator = self._policy.creatorForNetloc(uri.host, uri.port)
+                endpoint = wrapClientTLS(creator, endpoint)
+            endpoint = self._cache[key] = _Remembering(endpoint, self._connections)
+        return endpoint
 
     def abort_all(self) -> None:
         """Abort (not close politely) every connection still open."""
@@ -419,7 +435,7 @@ class Transport:
             policy = tls_policy(config) if config.ssl else BrowserLikePolicyForHTTPS()
             self._endpoints = _Endpoints(reactor, policy, config.connect_timeout)
             agent = Agent.usingEndpointFactory(reactor, self._endpoints, pool=self._pool)
-        self._client = HTTPClient(agent)
+        self._agent = agent
         self._headers = Headers({b"User-Agent": [PNSDK.encode("ascii")]})
         self._retry = RetryPolicy(
             config.request_retry_policy,
@@ -455,13 +471,7 @@ class Transport:
         return call.start()
 
     def _send(self, url: str) -> Deferred[IResponse]:
-        return self._client.request(  # type: ignore[return-value]
-            "GET",
-            url.encode("ascii"),
-            headers=self._headers,
-            allow_redirects=False,
-            unbuffered=True,
-        )
+        return self._agent.request(b"GET", url.encode("ascii"), self._headers)
 
     def _forget(self, call: _Call) -> None:
         self._calls.discard(call)
@@ -549,7 +559,7 @@ class _Call:
         try:
             d = self._transport._send(self._url)
         except Exception as exc:
-            # Raised before anything was sent (an origin treq cannot parse,
+            # Raised before anything was sent (an origin the agent cannot parse,
             # say).  The exception's text may quote the whole URL, auth key
             # and signature included, so only its type is kept.
             self._finish(Failure(_unsendable(self._url, exc)))
