@@ -4,7 +4,9 @@
 port, lets a few simulated users join with heartbeats and state, then walks
 through here_now (plain, with state, occupancy only, channel groups, paged),
 where_now, set_state and get_state (channels and groups), a leave and a
-timeout.  With ``--origin`` and keys it runs the same tour against PubNub.
+timeout, and finally shows live presence events (join, state-change, leave,
+timeout) arriving at a subscribed watcher.  With ``--origin`` and keys it
+runs the same tour against PubNub.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTCP, IReactorTime
 from twisted.internet.task import deferLater
 
+from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.models import PNHereNowResult
+from pubnub_twisted.models_pubsub import PNPresenceEventResult
 from pubnub_twisted.pubnub import PubNub
 from pubnub_twisted.testing import LocalPresenceServer
 
@@ -70,6 +75,37 @@ class _Tour:
             else:
                 self.say(f"   {channel.channel_name:<6} {channel.occupancy} present")
         self.say(f"   total: {result.total_occupancy} on {result.total_channels} channel(s)")
+
+
+class _Watcher(SubscribeCallback):
+    """Prints presence events as they arrive; lets the tour wait for the next one."""
+
+    def __init__(self, tour: _Tour, clock: IReactorTime) -> None:
+        self.tour = tour
+        self.clock = clock
+        self.seen = 0
+        self._waiting: list[tuple[int, Deferred[None]]] = []
+
+    def presence(self, pubnub: PubNub, event: PNPresenceEventResult) -> None:
+        state = "" if event.state is None else f"  state {json.dumps(event.state)}"
+        self.tour.say(
+            f"   >> {event.event:<12} {event.uuid or '':<6} on {event.channel}"
+            f"  (occupancy {event.occupancy}){state}"
+        )
+        self.seen += 1
+        for count, waiter in list(self._waiting):
+            if self.seen >= count:
+                self._waiting.remove((count, waiter))
+                waiter.callback(None)
+
+    async def until(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until ``count`` events have arrived (at most ``timeout`` seconds)."""
+        if self.seen >= count:
+            return
+        waiter: Deferred[None] = Deferred()
+        self._waiting.append((count, waiter))
+        waiter.addTimeout(timeout, self.clock)
+        await waiter
 
 
 async def run_demo(reactor: Any, out: TextIO, options: DemoOptions | None = None) -> None:
@@ -185,3 +221,29 @@ async def _walk(tour: _Tour, reactor: IReactorTCP, options: DemoOptions) -> None
         if gone
         else f"   carol is still present on {GAME} (the server has not timed her out yet)"
     )
+
+    await _live(tour, clock, options)
+
+
+async def _live(tour: _Tour, clock: IReactorTime, options: DemoOptions) -> None:
+    tour.title(f"Live presence events: a watcher subscribes to {LOBBY}'s presence")
+    tour.say("   (as an observer of lobby-pnpres: it receives events but is not counted)")
+    watcher = tour.client("watcher", clock)
+    events = _Watcher(tour, clock)
+    watcher.add_listener(events)
+    watcher.subscribe().channels(f"{LOBBY}-pnpres").execute()
+    await deferLater(clock, 0.3, lambda: None)  # the watcher's first poll is under way
+    erin, frank = tour.client("erin", clock), tour.client("frank", clock)
+    tour.say(f"   erin subscribes to {LOBBY}:")
+    erin.subscribe().channels(LOBBY).execute()
+    await events.until(1)
+    tour.say("   erin sets her state:")
+    await erin.set_state().channels(LOBBY).state({"mood": "curious"}).result()
+    await events.until(2)
+    tour.say(f"   erin unsubscribes from {LOBBY}:")
+    erin.unsubscribe().channels(LOBBY).execute()
+    await events.until(3)
+    timeout = options.presence_timeout
+    tour.say(f"   frank sends one heartbeat ({timeout} s presence timeout), then goes quiet:")
+    await frank.heartbeat().channels(LOBBY).presence_timeout(timeout).result()
+    await events.until(5, timeout=timeout + 10)

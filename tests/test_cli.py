@@ -197,7 +197,7 @@ class DemoTests(TestCase):
 
     @inlineCallbacks
     def test_demo(self) -> Gen:
-        """The tour prints each step, the leave and the timeout."""
+        """The tour prints each step, the leave, the timeout and the live events."""
         out = io.StringIO()
         yield ensureDeferred(run_demo(reactor, out, DemoOptions(presence_timeout=1)))
         text = out.getvalue()
@@ -210,6 +210,11 @@ class DemoTests(TestCase):
             '   alice\'s state on game: {"score": 42}',
             "   - bob left lobby: occupancy 3 -> 2",
             "   - carol timed out of game: alice still present",
+            "   >> join         erin   on lobby  (occupancy 3)",
+            '   >> state-change erin   on lobby  (occupancy 3)  state {"mood": "curious"}',
+            "   >> leave        erin   on lobby  (occupancy 2)",
+            "   >> join         frank  on lobby  (occupancy 3)",
+            "   >> timeout      frank  on lobby  (occupancy 2)",
             "Done: every presence operation ran over real HTTP.",
         ):
             self.assertIn(expected, text.splitlines(), text)
