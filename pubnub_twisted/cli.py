@@ -461,7 +461,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
 
     async def run(reactor: Any) -> None:
-        code = await run_command(reactor, args, sys.stdout, sys.stderr)
+        try:
+            code = await run_command(reactor, args, sys.stdout, sys.stderr)
+        except BrokenPipeError:
+            # Output piped into something that stopped reading (``| head``).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = EXIT_FAILED
         if code:
             raise SystemExit(code)
 

@@ -112,25 +112,24 @@ async def run_demo(reactor: Any, out: TextIO, options: DemoOptions | None = None
     """Run the tour, printing to ``out``; raises ``PubNubException`` if a call fails."""
     options = options or DemoOptions()
     server: LocalPresenceServer | None = None
+    make_config: Callable[[str], PNConfiguration]
     if options.origin is None:
         server = LocalPresenceServer.start(reactor)
-        origin, ssl = server.origin, False
-        sub_key: str | None = "sub-c-demo"
-        pub_key: str | None = "pub-c-demo"
-        where = f"the embedded PubNub-compatible presence server at http://{origin}"
+        make_config = server.config
+        where = f"the embedded PubNub-compatible presence server at {server.server.url}"
     else:
-        origin, ssl = options.origin, options.ssl
-        sub_key, pub_key = options.subscribe_key, options.publish_key
-        where = f"{'https' if ssl else 'http'}://{origin}"
+        remote = options
 
-    def make_config(uuid: str) -> PNConfiguration:
-        config = PNConfiguration()
-        config.subscribe_key = sub_key
-        config.publish_key = pub_key
-        config.uuid = uuid
-        config.origin = origin
-        config.ssl = ssl
-        return config
+        def make_config(uuid: str) -> PNConfiguration:
+            config = PNConfiguration()
+            config.subscribe_key = remote.subscribe_key
+            config.publish_key = remote.publish_key
+            config.uuid = uuid
+            config.origin = remote.origin or config.origin
+            config.ssl = remote.ssl
+            return config
+
+        where = f"{'https' if options.ssl else 'http'}://{options.origin}"
 
     tour = _Tour(out, make_config)
     tour.say("pubnub-twisted demo: a tour of PubNub Presence over real HTTP")

@@ -20,7 +20,7 @@ from pubnub_twisted.endpoints.here_now import HereNow
 from pubnub_twisted.models import PNEnvelope
 from pubnub_twisted.transport import PNSDK
 from tests.fakes import FakeAgent, FakeResponse, Script
-from tests.helpers import SUB_KEY, UUID, CannedResource, canned_client, config
+from tests.helpers import SUB_KEY, UUID, CannedResource, EndpointCase, canned_client, config
 
 PNSDK_Q = PNSDK.replace("/", "%2F")
 BASE = f"/v2/presence/sub-key/{SUB_KEY}"
@@ -96,49 +96,33 @@ class HereNowRequestTests(SynchronousTestCase):
         self.assertEqual(self.resource.seen[0].headers[b"User-Agent"], [PNSDK.encode()])
 
 
-class HereNowValidationTests(SynchronousTestCase):
+class HereNowValidationTests(EndpointCase):
     """Bad input gives an error envelope naming the problem, and nothing is sent."""
-
-    def check(self, builder: HereNow, message: str) -> None:
-        d = builder.deferred()
-        envelope = self.successResultOf(d)
-        self.assertIsNone(envelope.result)
-        self.assertTrue(envelope.status.is_error())
-        self.assertEqual(envelope.status.category, PNStatusCategory.PNBadRequestCategory)
-        assert envelope.status.error_data is not None
-        self.assertIn(message, envelope.status.error_data.information)
-        self.assertEqual(self.resource.seen, [])
-        failure = self.failureResultOf(builder.result(), PubNubException)
-        self.assertIn(message, str(failure.value))
-
-    def setUp(self) -> None:
-        self.resource = CannedResource()
-        self.pubnub, _, self.agent = canned_client(self.resource)
 
     def test_explicitly_empty(self) -> None:
         """An explicitly empty channel list is an error, not a global here_now."""
-        self.check(self.pubnub.here_now().channels([]), "Channel or group missing")
-        self.check(self.pubnub.here_now().channel_groups(""), "Channel or group missing")
+        self.refused(self.pubnub.here_now().channels([]), "Channel or group missing")
+        self.refused(self.pubnub.here_now().channel_groups(""), "Channel or group missing")
 
     def test_missing_subscribe_key(self) -> None:
         """No subscribe key: ``Subscribe key not configured``."""
         self.pubnub.config.subscribe_key = None
-        self.check(self.pubnub.here_now().channels("a"), "Subscribe key not configured")
+        self.refused(self.pubnub.here_now().channels("a"), "Subscribe key not configured")
 
     def test_bad_names(self) -> None:
         """Channel names that are not strings are refused."""
-        self.check(self.pubnub.here_now().channels([1]), "Invalid argument")  # type: ignore[list-item]
-        self.check(self.pubnub.here_now().channels(5), "Invalid argument")  # type: ignore[arg-type]
+        self.refused(self.pubnub.here_now().channels([1]), "Invalid argument")  # type: ignore[list-item]
+        self.refused(self.pubnub.here_now().channels(5), "Invalid argument")  # type: ignore[arg-type]
 
     def test_bad_limit(self) -> None:
         """limit must be 1..1000 and offset non-negative."""
-        self.check(self.pubnub.here_now().limit(0), "limit must be an integer from 1 to 1000")
-        self.check(self.pubnub.here_now().limit(1001), "limit must be")
-        self.check(self.pubnub.here_now().offset(-1), "offset must be an integer 0 or more")
+        self.refused(self.pubnub.here_now().limit(0), "limit must be an integer from 1 to 1000")
+        self.refused(self.pubnub.here_now().limit(1001), "limit must be")
+        self.refused(self.pubnub.here_now().offset(-1), "offset must be an integer 0 or more")
 
     def test_bad_flag(self) -> None:
         """include_state must be a bool."""
-        self.check(
+        self.refused(
             self.pubnub.here_now().include_state("no"),  # type: ignore[arg-type]
             "include_state must be True or False",
         )
@@ -146,9 +130,9 @@ class HereNowValidationTests(SynchronousTestCase):
     def test_uuid(self) -> None:
         """An empty or non-string uuid is refused."""
         self.pubnub.config.uuid = ""
-        self.check(self.pubnub.here_now(), "uuid missing or not a string")
+        self.refused(self.pubnub.here_now(), "uuid missing or not a string")
         self.pubnub.config.uuid = 42  # type: ignore[assignment]
-        self.check(self.pubnub.here_now(), "uuid missing or not a string")
+        self.refused(self.pubnub.here_now(), "uuid missing or not a string")
 
 
 def parse(body: Any, builder_setup: Any) -> PNEnvelope[PNHereNowResult]:
