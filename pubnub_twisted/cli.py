@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import react
+from twisted.internet.task import deferLater, react
 
 from pubnub_twisted._version import __version__
 from pubnub_twisted.config import PNConfiguration
@@ -412,6 +412,9 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
         )
     except OSError as exc:
         raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+    # Announce only once the reactor runs: its SIGINT/SIGTERM handlers are
+    # installed by then, so a signal sent right after this line stops it cleanly.
+    await deferLater(reactor, 0, lambda: None)
     out.write(f"listening on {server.url}\n")
     out.flush()
     # From here on, every request is logged (the server logs at debug level).

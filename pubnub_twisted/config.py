@@ -18,8 +18,39 @@ class PNConfiguration:
     Set the attributes, then hand the object to ``PubNub(config)``; the
     client takes a copy, so later changes do not affect it.  Field names
     follow PubNub's Python SDK.  ``repr`` never shows ``secret_key`` or
-    ``auth_key``, only whether they are set.
+    ``auth_key``, only whether they are set.  Setting a name that is not a
+    setting (a typo, or an option of another PubNub SDK) raises
+    ``AttributeError`` instead of being silently ignored.
     """
+
+    __slots__ = (
+        "_heartbeat_interval",
+        "_presence_timeout",
+        "auth_key",
+        "ca_certs_file",
+        "connect_timeout",
+        "connection_pool_size",
+        "log_requests",
+        "maximum_reconnection_interval",
+        "maximum_reconnection_retries",
+        "non_subscribe_request_timeout",
+        "origin",
+        "publish_key",
+        "reconnect_policy",
+        "reconnection_interval",
+        "reconnection_jitter",
+        "request_max_retries",
+        "request_retry_delay",
+        "request_retry_max_delay",
+        "request_retry_policy",
+        "secret_key",
+        "ssl",
+        "subscribe_key",
+        "subscribe_request_timeout",
+        "suppress_leave_events",
+        "tls_verify",
+        "uuid",
+    )
 
     def __init__(self) -> None:
         #: Subscribe key (``sub-c-...``); every presence call needs it.
@@ -125,14 +156,18 @@ class PNConfiguration:
     def copy(self) -> PNConfiguration:
         """An independent copy of these settings."""
         clone = PNConfiguration.__new__(PNConfiguration)
-        clone.__dict__.update(self.__dict__)
+        for name in self.__slots__:
+            object.__setattr__(clone, name, getattr(self, name))
         return clone
 
     def __repr__(self) -> str:
         shown = []
-        for name, value in sorted(vars(self).items()):
-            shown_value = ("<set>" if value else None) if name in _SECRET_FIELDS else value
-            shown.append(f"{name.lstrip('_')}={shown_value!r}")
+        for name in sorted(slot.lstrip("_") for slot in self.__slots__):
+            # (a private slot backs the property of the same name)
+            value = getattr(self, name)
+            if name in _SECRET_FIELDS:
+                value = "<set>" if value else None
+            shown.append(f"{name}={value!r}")
         return f"PNConfiguration({', '.join(shown)})"
 
     __str__ = __repr__

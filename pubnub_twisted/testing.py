@@ -37,7 +37,13 @@ from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.endpoints.base import Endpoint
 from pubnub_twisted.models import PNEnvelope
 from pubnub_twisted.pubnub import PubNub
-from pubnub_twisted.server import PresenceResource, PresenceServer, PresenceStore, listen
+from pubnub_twisted.server import (
+    PresenceResource,
+    PresenceServer,
+    PresenceStore,
+    SubscribeOptions,
+    listen,
+)
 
 __all__ = [
     "DEFAULT_PUBLISH_KEY",
@@ -46,6 +52,7 @@ __all__ = [
     "LocalPresenceServer",
     "PresenceResource",
     "PresenceStore",
+    "SubscribeOptions",
 ]
 
 #: The keys test clients use unless told otherwise (any string works).
@@ -74,7 +81,9 @@ class InMemoryPresence:
 
     ``here_now_cache`` defaults to 0 here (PubNub caches for 3 s), so a test
     sees each change at once; pass 3.0 to test caching.  Other keyword
-    arguments go to :class:`~pubnub_twisted.server.PresenceResource`.
+    arguments go to :class:`~pubnub_twisted.server.PresenceResource`;
+    ``subscribe`` (a :class:`~pubnub_twisted.server.SubscribeOptions`) sets
+    the long-poll hold time, interval mode, debounce and fault modes.
     """
 
     def __init__(
@@ -85,6 +94,7 @@ class InMemoryPresence:
         secret_key: str | None = None,
         publish_key: str | None = None,
         auth_keys: set[str] | None = None,
+        subscribe: SubscribeOptions | None = None,
     ) -> None:
         self.clock = clock or Clock()
         self.store = PresenceStore(self.clock)
@@ -94,6 +104,7 @@ class InMemoryPresence:
             secret_key=secret_key,
             publish_key=publish_key,
             auth_keys=auth_keys,
+            subscribe=subscribe,
         )
         self.agent = RequestTraversalAgent(self.resource)
 
@@ -141,6 +152,7 @@ class LocalPresenceServer:
         secret_key: str | None = None,
         publish_key: str | None = None,
         auth_keys: set[str] | None = None,
+        subscribe: SubscribeOptions | None = None,
     ) -> LocalPresenceServer:
         """Listen on 127.0.0.1 (ephemeral port) with the given server options."""
         if reactor is None:
@@ -154,6 +166,7 @@ class LocalPresenceServer:
             secret_key=secret_key,
             publish_key=publish_key,
             auth_keys=auth_keys,
+            subscribe=subscribe,
         )
         assert IReactorTime.providedBy(reactor)
         return cls(server, reactor)

@@ -361,7 +361,8 @@ class Endpoint(Generic[R]):
             except (ResponseShapeError, KeyError, TypeError, ValueError, AttributeError) as err:
                 exc = PubNubException(str(err), code, PNERR_MALFORMED_RESPONSE)
                 return self._error(PNStatusCategory.PNMalformedResponseCategory, exc, code, data)
-            return PNEnvelope(result, self._status(PNStatusCategory.PNAcknowledgmentCategory, code))
+            status = self._status(PNStatusCategory.PNAcknowledgmentCategory, code, original=data)
+            return PNEnvelope(result, status)
         pn_error = PNERR_SERVER_ERROR if code >= 500 else PNERR_CLIENT_ERROR
         original = None if data is _NOT_JSON else data
         exc = PubNubException(_error_message(code, data, response.body), code, pn_error)
