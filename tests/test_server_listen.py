@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 from twisted.internet import reactor
@@ -104,3 +105,21 @@ class LoopbackTests(TestCase):
         self.assertEqual((code, body["payload"]), (200, {"channels": ["ch"]}))
         yield server.stop()
         self.assertEqual(store.where_now("sub-c-X", "u1"), ["ch"])
+
+    @inlineCallbacks
+    def test_many_connects_at_once(self) -> Any:
+        """Hundreds of clients connecting at once are all queued (no 50-connection backlog)."""
+        server = listen(reactor)
+        self.addCleanup(server.stop)
+        sockets = []
+        try:
+            # The reactor is busy running this test, so nothing is accepted meanwhile:
+            # every connection must fit in the listen queue, or connect() stalls.
+            for _ in range(200):
+                sock = socket.create_connection((server.host, server.port), timeout=0.5)
+                sockets.append(sock)
+        finally:
+            for sock in sockets:
+                sock.close()
+        self.assertEqual(len(sockets), 200)
+        yield server.stop()

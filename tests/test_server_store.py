@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -424,7 +425,7 @@ class MassTimeoutTests(SynchronousTestCase):
         """10,000 uuids timing out together go in batches of 2,000, each its own turn."""
         events: list[PresenceEvent] = []
         clock = RecordingClock(lambda: len(events))
-        store = PresenceStore(clock, timeout_batch_size=2000)
+        store = PresenceStore(clock, timeout_batch_size=2000, timeout_batch_budget=60.0)
         for i in range(10_000):
             store.heartbeat(SUB, f"u{i}", ["ch"], 30)
         store.add_observer(events.append)
@@ -448,9 +449,31 @@ class MassTimeoutTests(SynchronousTestCase):
         (timer,) = clock.getDelayedCalls()
         self.assertEqual(timer.getTime(), 10)
 
+    def test_time_budget(self) -> None:
+        """A batch also ends when its time budget is spent, however few it handled."""
+        events: list[PresenceEvent] = []
+        clock = RecordingClock(lambda: len(events))
+        store = PresenceStore(clock, timeout_batch_size=2000, timeout_batch_budget=0.001)
+        for i in range(256):
+            store.heartbeat(SUB, f"u{i}", ["ch"], 30)
+
+        def slow(event: PresenceEvent) -> None:
+            started = time.perf_counter()
+            while time.perf_counter() - started < 0.0001:  # 0.1 ms per timeout
+                pass
+            events.append(event)
+
+        store.add_observer(slow)
+        clock.scheduled.clear()
+        clock.advance(30)
+        self.assertEqual(len(events), 256)
+        # 64 timeouts (6.4 ms) overrun the 1 ms budget: each batch stops at a check.
+        self.assertEqual(clock.scheduled, [(0.0, n) for n in (64, 128, 192)])
+
     def test_bad_batch_size(self) -> None:
-        """A batch size below 1 is refused."""
+        """A batch size below 1, or a budget of no time, is refused."""
         self.assertRaises(ValueError, PresenceStore, Clock(), timeout_batch_size=0)
+        self.assertRaises(ValueError, PresenceStore, Clock(), timeout_batch_budget=0)
 
 
 class Item(Expiring):

@@ -247,6 +247,30 @@ class DeliveryTests(SubscribeCase):
             envelope(stamps[3], [message("ch", 2, stamps[2]), message("ch", 3, stamps[3])]),
         )
 
+    def test_old_events_and_channels_forgotten(self) -> None:
+        """Events older than ``buffer_ttl`` leave the buffer; channels left empty are dropped."""
+        self.serve(SubscribeOptions(buffer_ttl=60))
+        cursor = self.handshake("a,b", "me")
+        self.resource.publish(SUB, "a", "old")
+        self.clock.advance(40)
+        recent = self.resource.publish(SUB, "b", "recent")
+        self.clock.advance(20)  # the first sweep: nothing is 60 s old yet
+        channels = ["a", "a-pnpres", "b", "b-pnpres"]  # the handshake's joins are buffered too
+        self.assertEqual(sorted(name for _, name in self.resource.hub._buffers), channels)
+        self.clock.advance(30)  # the next: "old" and the joins are 90 s old, "recent" 50 s
+        self.assertEqual(
+            self.subscribe("a,b", "me", f"tt={cursor}"),
+            envelope(recent, [message("b", "recent", recent)]),
+        )
+        self.assertEqual(sorted(self.resource.hub._buffers), [(SUB, "b")])
+        self.clock.advance(60)
+        self.assertEqual(self.resource.hub._buffers, {})
+        self.assertEqual(
+            [call.func.__name__ for call in self.clock.getDelayedCalls()],
+            ["_run"],
+            "no sweep is left scheduled once nothing is buffered (the store's timeout remains)",
+        )
+
     def test_responses_hold_at_most_100_entries(self) -> None:
         """A long catch-up comes in responses of 100 entries; each cursor picks up the rest."""
         self.serve(SubscribeOptions(buffer_size=150))

@@ -11,13 +11,17 @@ moves *earlier* pushes a new entry; the old one goes stale and is skipped.
 
 When very many items are due at once they are handed out in batches, one
 batch per reactor turn (``callLater(0, ...)``), so the reactor keeps serving
-requests between batches.
+requests between batches.  A batch ends after ``batch_size`` items or after
+``batch_budget`` seconds of real time, whichever comes first: what an item
+costs depends on the observers (a subscribe hub turns each timeout into
+events) and on the machine's load, so a count alone cannot bound the pause.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -25,8 +29,11 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
 __all__ = ["DEFAULT_BATCH_SIZE", "Expiring", "ExpiryQueue"]
 
-#: Due items handled per reactor turn.
+#: Due items handled per reactor turn, at most.
 DEFAULT_BATCH_SIZE = 2000
+#: Real seconds a batch may take (checked every ``_BUDGET_CHECK`` items).
+DEFAULT_BATCH_BUDGET = 0.010
+_BUDGET_CHECK = 64
 
 #: Stale heap entries tolerated before the heap is rebuilt without them.
 _COMPACT_THRESHOLD = 4096
@@ -58,12 +65,16 @@ class ExpiryQueue(Generic[T]):
         clock: IReactorTime,
         on_expired: Callable[[T], object],
         batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_budget: float = DEFAULT_BATCH_BUDGET,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if batch_budget <= 0:
+            raise ValueError("batch_budget must be positive")
         self._clock = clock
         self._on_expired = on_expired
         self._batch_size = batch_size
+        self._batch_budget = batch_budget
         self._heap: list[tuple[float, int, T]] = []
         self._seq = itertools.count()
         self._stale = 0
@@ -134,9 +145,12 @@ class ExpiryQueue(Generic[T]):
         now = self._clock.seconds()
         heap = self._heap
         self._running = True
+        deadline = time.perf_counter() + self._batch_budget
         try:
-            for _ in range(self._batch_size):
+            for count in range(self._batch_size):
                 if not heap or heap[0][0] > now:
+                    break
+                if count and count % _BUDGET_CHECK == 0 and time.perf_counter() > deadline:
                     break
                 _, seq, item = heapq.heappop(heap)
                 if seq != item._queued_seq:

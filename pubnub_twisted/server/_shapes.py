@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pubnub_twisted.models import JSONObject, PNHereNowChannelData, PNHereNowResult
+from pubnub_twisted.models import JSONObject
+from pubnub_twisted.server.store import Occupant
 
 __all__ = [
     "PRESENCE",
@@ -63,37 +64,41 @@ def forbidden(message: str, channels: list[str], groups: list[str]) -> Body:
     }
 
 
-def _occupants(entry: PNHereNowChannelData, with_state: bool) -> list[Any]:
+#: One channel of a here_now answer: ``(channel, occupancy, occupants of the page)``.
+Page = tuple[str, int, list[Occupant]]
+
+
+def _occupants(occupants: list[Occupant], with_state: bool) -> list[Any]:
     if not with_state:
-        return [occupant.uuid for occupant in entry.occupants]
+        return [occupant.uuid for occupant in occupants]
     return [
-        {"uuid": uuid} if state is None else {"uuid": uuid, "state": state}
-        for uuid, state in entry.occupants
+        {"uuid": o.uuid} if o.state is None else {"uuid": o.uuid, "state": o.state}
+        for o in occupants
     ]
 
 
-def here_now_flat(entry: PNHereNowChannelData | None, with_uuids: bool, with_state: bool) -> Body:
+def here_now_flat(page: Page | None, with_uuids: bool, with_state: bool) -> Body:
     """here_now for exactly one channel and no group."""
     body = ok()
     if with_uuids:
-        body["uuids"] = [] if entry is None else _occupants(entry, with_state)
-    body["occupancy"] = 0 if entry is None else entry.occupancy
+        body["uuids"] = [] if page is None else _occupants(page[2], with_state)
+    body["occupancy"] = 0 if page is None else page[1]
     return body
 
 
-def here_now_wrapped(result: PNHereNowResult, with_uuids: bool, with_state: bool) -> Body:
+def here_now_wrapped(pages: list[Page], with_uuids: bool, with_state: bool) -> Body:
     """here_now for several channels, any group, or every channel."""
     channels: Body = {}
-    for entry in result.channels:
-        item: Body = {"occupancy": entry.occupancy}
+    for name, occupancy, occupants in pages:
+        item: Body = {"occupancy": occupancy}
         if with_uuids:
-            item["uuids"] = _occupants(entry, with_state)
-        channels[entry.channel_name] = item
+            item["uuids"] = _occupants(occupants, with_state)
+        channels[name] = item
     body = ok()
     body["payload"] = {
         "channels": channels,
-        "total_channels": result.total_channels,
-        "total_occupancy": result.total_occupancy,
+        "total_channels": len(pages),
+        "total_occupancy": sum(page[1] for page in pages),
     }
     return body
 

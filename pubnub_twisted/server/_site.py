@@ -22,6 +22,9 @@ __all__ = ["PresenceServer", "PresenceSite", "listen"]
 #: connection (Twisted's own limit is 16 KiB).
 _MAX_LINE = 1024 * 1024
 
+#: Connections the kernel queues for accept(): room for hundreds of clients at once.
+DEFAULT_BACKLOG = 1024
+
 
 class _PresenceChannel(HTTPChannel):
     """An HTTP channel with room for long URLs that tells its site when it closes."""
@@ -140,11 +143,14 @@ def listen(
     publish_key: str | None = None,
     auth_keys: Iterable[str] | None = None,
     subscribe: SubscribeOptions | None = None,
+    backlog: int = DEFAULT_BACKLOG,
 ) -> PresenceServer:
     """Serve a presence server on ``host:port`` (loopback, an ephemeral port by default).
 
     ``store`` defaults to a new :class:`PresenceStore` on ``reactor``'s
-    clock; the other options are :class:`PresenceResource`'s.
+    clock; ``backlog`` is the listen queue (Twisted's default of 50 makes
+    the 51st simultaneous connect wait a second for a SYN retry); the other
+    options are :class:`PresenceResource`'s.
     """
     clock = IReactorTime(reactor)
     owns_store = store is None
@@ -160,5 +166,10 @@ def listen(
     )
     site = PresenceSite(resource, reactor=clock)
     # Site's annotations do not (yet) say it is a ServerFactory of its channel type.
-    listening_port = reactor.listenTCP(port, site, interface=host)  # type: ignore[arg-type]
+    listening_port = reactor.listenTCP(
+        port,
+        site,  # type: ignore[arg-type]
+        backlog=backlog,
+        interface=host,
+    )
     return PresenceServer(listening_port, site, store, owns_store)

@@ -334,11 +334,10 @@ class PresenceResource(Resource):
             self._require_names(call)
             flat = len(call.channels) == 1 and not call.groups
             channels = self.store.expand_groups(call.sub_key, call.channels, call.groups)
-        result = self.store.here_now(call.sub_key, channels, offset=offset, limit=page_size)
+        pages = self.store.pages(call.sub_key, channels, offset=offset, limit=page_size)
         if flat:
-            entry = result.channels[0] if result.channels else None
-            return _shapes.here_now_flat(entry, with_uuids, with_state)
-        return _shapes.here_now_wrapped(result, with_uuids, with_state)
+            return _shapes.here_now_flat(pages[0] if pages else None, with_uuids, with_state)
+        return _shapes.here_now_wrapped(pages, with_uuids, with_state)
 
     def _where_now(self, call: Call) -> dict[str, Any]:
         self._check_uuid(call.target_uuid, call.service)

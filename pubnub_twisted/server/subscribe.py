@@ -39,6 +39,7 @@ from pubnub_twisted.server.store import PresenceEvent, PresenceStore
 __all__ = [
     "DEFAULT_ANNOUNCE_MAX",
     "DEFAULT_BUFFER_SIZE",
+    "DEFAULT_BUFFER_TTL",
     "DEFAULT_HOLD_TIME",
     "DEFAULT_INTERVAL",
     "MAX_ENTRIES",
@@ -53,6 +54,8 @@ __all__ = [
 DEFAULT_HOLD_TIME: Final = 280.0
 #: Events kept per channel for catch-up.
 DEFAULT_BUFFER_SIZE: Final = 100
+#: Seconds an event stays available for catch-up (then its channel's buffer may go).
+DEFAULT_BUFFER_TTL: Final = 600.0
 #: Occupancy above which a channel gets ``interval`` events instead of joins and leaves.
 DEFAULT_ANNOUNCE_MAX: Final = 20
 #: Seconds between ``interval`` events.
@@ -177,6 +180,9 @@ class SubscribeOptions:
 
     * ``hold_time``: seconds an idle poll is held before an empty answer.
     * ``buffer_size``: events kept per channel for catch-up.
+    * ``buffer_ttl``: seconds an event is kept for catch-up; a channel whose
+      events are all older is forgotten (a long-running server with
+      per-user channel names does not grow without bound).
     * ``announce_max``, ``interval``, ``presence_deltas``: above
       ``announce_max`` occupants a channel's joins, leaves and timeouts give
       way to an ``interval`` event every ``interval`` seconds, with ``join``
@@ -191,6 +197,7 @@ class SubscribeOptions:
 
     hold_time: float = DEFAULT_HOLD_TIME
     buffer_size: int = DEFAULT_BUFFER_SIZE
+    buffer_ttl: float = DEFAULT_BUFFER_TTL
     announce_max: int = DEFAULT_ANNOUNCE_MAX
     interval: float = DEFAULT_INTERVAL
     presence_deltas: bool = False
@@ -203,6 +210,8 @@ class SubscribeOptions:
             raise ValueError("hold_time and debounce must not be negative")
         if self.buffer_size < 1:
             raise ValueError("buffer_size must be at least 1")
+        if not self.buffer_ttl > 0:
+            raise ValueError("buffer_ttl must be positive")
         if self.announce_max < 0 or not self.interval > 0:
             raise ValueError("announce_max must not be negative and interval must be positive")
 
@@ -221,6 +230,7 @@ class SubscribeHub:
         self._clock = store.clock
         self._last = 0
         self._buffers: dict[tuple[str, str], deque[_Event]] = {}
+        self._buffer_sweep: IDelayedCall | None = None
         self._held: dict[str, dict[_Poll, None]] = {}
         self._intervals: dict[tuple[str, str], _Interval] = {}
         self._interval_timer: IDelayedCall | None = None
@@ -246,6 +256,9 @@ class SubscribeHub:
         if self._interval_timer is not None and self._interval_timer.active():
             self._interval_timer.cancel()
         self._interval_timer = None
+        if self._buffer_sweep is not None and self._buffer_sweep.active():
+            self._buffer_sweep.cancel()
+        self._buffer_sweep = None
         for _, release in self._pending.values():
             release.cancel()
         self._pending.clear()
@@ -284,11 +297,25 @@ class SubscribeHub:
         if buffer is None:
             buffer = self._buffers[sub_key, channel] = deque(maxlen=self.options.buffer_size)
         buffer.append(event)
+        if self._buffer_sweep is None and not self._stopped:
+            self._buffer_sweep = self._clock.callLater(self.options.buffer_ttl, self._sweep)
         for poll in list(self._held.get(sub_key, ())):
             body = self._reply(poll.request, poll.since)
             if body is not None:
                 self._answer(poll, body)
         return event.timetoken
+
+    def _sweep(self) -> None:
+        """Drop events older than ``buffer_ttl``, and channels left with none."""
+        self._buffer_sweep = None
+        oldest = timetoken_from_seconds(self._clock.seconds() - self.options.buffer_ttl)
+        for key, buffer in list(self._buffers.items()):
+            while buffer and buffer[0].timetoken <= oldest:
+                buffer.popleft()
+            if not buffer:
+                del self._buffers[key]
+        if self._buffers and not self._stopped:
+            self._buffer_sweep = self._clock.callLater(self.options.buffer_ttl / 2, self._sweep)
 
     # -- polls --------------------------------------------------------------
 
