@@ -364,3 +364,24 @@ class RequestLoggingTests(SynchronousTestCase):
         agent.flush()
         self.successResultOf(d)
         self.assertEqual([e for e in events if "pubnub_twisted" in e.get("log_namespace", "")], [])
+
+
+class CollectorTests(SynchronousTestCase):
+    """Parsing a big answer pauses the cyclic collector, and always restores it."""
+
+    def test_restored(self) -> None:
+        """The collector is on again after a parse, and after a malformed answer too."""
+        import gc
+
+        self.assertTrue(gc.isenabled())
+        body = {"status": 200, "payload": {"channels": {"a": {"occupancy": 1, "uuids": ["u"]}}}}
+        self.assertIsNotNone(parse(body, lambda b: b.channels("a", "b")).result)
+        self.assertTrue(gc.isenabled())
+        bad = {"status": 200, "payload": {"channels": {"a": {"occupancy": 1, "uuids": [7]}}}}
+        status = parse(bad, lambda b: b.channels("a", "b")).status
+        self.assertEqual(status.category, PNStatusCategory.PNMalformedResponseCategory)
+        self.assertTrue(gc.isenabled())
+        gc.disable()
+        self.addCleanup(gc.enable)
+        parse(body, lambda b: b.channels("a", "b"))
+        self.assertFalse(gc.isenabled(), "left off when it was off")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Self
 
 from pubnub_twisted.endpoints.base import ChannelsAndGroups, ResponseShapeError, expect
@@ -21,6 +24,25 @@ if TYPE_CHECKING:
 __all__ = ["HereNow"]
 
 _new_occupant = tuple.__new__
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a big answer's values are built.
+
+    Building 100k occupants makes the collector traverse the freshly decoded
+    JSON (hundreds of thousands of objects) again and again; none of it is
+    garbage yet.  Pausing it for those milliseconds halves the parse of a
+    100-channel x 1,000-occupant answer.  Reference counting still frees
+    everything as usual; the collector resumes (if it was on) right after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _occupants(uuids: Any) -> list[PNHereNowOccupantData]:
@@ -126,10 +148,12 @@ class HereNow(ChannelsAndGroups[PNHereNowResult]):
             # The flat shape: exactly one channel and no group.
             if len(self._channels) != 1 or self._groups:
                 raise ResponseShapeError("missing key 'payload'")
-            channel = _channel(self._channels[0], data)
+            with _collector_paused():
+                channel = _channel(self._channels[0], data)
             return PNHereNowResult(1, channel.occupancy, [channel])
         entries = expect(payload, "channels", dict)
-        channels = [_channel(name, entry) for name, entry in entries.items()]
+        with _collector_paused():
+            channels = [_channel(name, entry) for name, entry in entries.items()]
         total_channels = payload.get("total_channels", len(channels))
         total_occupancy = payload.get("total_occupancy", sum(c.occupancy for c in channels))
         if not isinstance(total_channels, int) or not isinstance(total_occupancy, int):
