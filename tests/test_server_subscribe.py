@@ -7,8 +7,9 @@ their real 17 digits.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from twisted.internet.base import DelayedCall
 from twisted.internet.defer import Deferred
 from twisted.web.client import readBody
 from twisted.web.iweb import IResponse
@@ -266,7 +267,7 @@ class DeliveryTests(SubscribeCase):
         self.clock.advance(60)
         self.assertEqual(self.resource.hub._buffers, {})
         self.assertEqual(
-            [call.func.__name__ for call in self.clock.getDelayedCalls()],
+            [cast(DelayedCall, call).func.__name__ for call in self.clock.getDelayedCalls()],
             ["_run"],
             "no sweep is left scheduled once nothing is buffered (the store's timeout remains)",
         )

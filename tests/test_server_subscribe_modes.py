@@ -5,8 +5,9 @@ redelivery, access control, bad input and stopping, in memory on a Clock.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
+from twisted.internet.base import DelayedCall
 from twisted.internet.task import Clock
 
 from pubnub_twisted.protocol import QueryValue, encode_query, sign
@@ -18,7 +19,7 @@ from tests.test_server_subscribe import SUBSCRIBE, TT0, SubscribeCase, envelope,
 
 def pending(clock: Clock) -> list[str]:
     """The names of the functions the clock still has scheduled (the buffer sweep included)."""
-    return sorted(call.func.__name__ for call in clock.getDelayedCalls())
+    return sorted(cast(DelayedCall, call).func.__name__ for call in clock.getDelayedCalls())
 
 
 class IntervalTests(SubscribeCase):
