@@ -34,6 +34,7 @@ from pubnub_twisted.models import (
     PNWhereNowResult,
 )
 from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult, PNTimeResponse
+from pubnub_twisted.presence_view import PresenceView, PresenceViewListener
 from pubnub_twisted.pubnub import PubNub, PubNubTwisted
 
 __all__ = [
@@ -59,6 +60,8 @@ __all__ = [
     "PNStatusCategory",
     "PNTimeResponse",
     "PNWhereNowResult",
+    "PresenceView",
+    "PresenceViewListener",
     "PubNub",
     "PubNubException",
     "PubNubTwisted",

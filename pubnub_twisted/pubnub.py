@@ -23,6 +23,7 @@ from pubnub_twisted.endpoints.set_state import SetState
 from pubnub_twisted.endpoints.time import Time
 from pubnub_twisted.endpoints.where_now import WhereNow
 from pubnub_twisted.models import JSONObject
+from pubnub_twisted.presence_view import PresenceView
 from pubnub_twisted.pubsub import (
     SubscribeBuilder,
     SubscriptionManager,
@@ -219,6 +220,24 @@ class PubNub:
     def get_subscribed_channel_groups(self) -> list[str]:
         """Channel groups the loop polls, sorted; ``-pnpres`` names stand for presence."""
         return self._subscription.subscribed_groups()
+
+    def presence_view(
+        self,
+        *,
+        channels: Names | None = None,
+        channel_groups: Names | None = None,
+        grace: float = 0.0,
+    ) -> PresenceView:
+        """A live local view of who is present on channels and groups, with their state.
+
+        ``view = pubnub.presence_view(channels="lobby")``, then
+        ``view.when_synced()``, ``view.occupants("lobby")`` and
+        ``view.add_listener(...)``; ``view.stop()`` when done.  The view
+        observes presence (``-pnpres``) without being counted as present.
+        ``grace`` (seconds) hides a leave followed soon by a join from its
+        notifications.  See :class:`~pubnub_twisted.PresenceView`.
+        """
+        return PresenceView(self, channels=channels, channel_groups=channel_groups, grace=grace)
 
     # -- lifecycle ------------------------------------------------------------
 
