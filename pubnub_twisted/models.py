@@ -25,6 +25,7 @@ __all__ = [
     "PNHeartbeatResult",
     "PNHereNowChannelData",
     "PNHereNowOccupantData",
+    "PNHereNowOccupantsData",
     "PNHereNowResult",
     "PNLeaveResult",
     "PNSetStateResult",
@@ -107,6 +108,10 @@ class PNHereNowOccupantData(NamedTuple):
         if self.state is None:
             return self.uuid
         return f"{self.uuid} {self.state}"
+
+
+#: The old SDK's spelling of :class:`PNHereNowOccupantData`, kept so its imports work.
+PNHereNowOccupantsData = PNHereNowOccupantData
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,8 @@ class PubNub:
     ``PubNub(config)`` uses the global reactor and its own connection pool.
     Tests pass ``reactor=`` (a ``task.Clock``, say) and ``agent=`` (for
     example ``treq.testing.RequestTraversalAgent`` over the embedded
-    server's resource) so that no socket is opened.
+    server's resource) so that no socket is opened.  Both are keyword-only:
+    the old SDK's second positional argument was a connection pool.
 
     Every endpoint method returns a fresh builder; its setters return the
     builder and ``.deferred()`` sends the request.  ``subscribe()`` starts
@@ -53,6 +54,7 @@ class PubNub:
     def __init__(
         self,
         config: PNConfiguration,
+        *,
         reactor: IReactorTime | None = None,
         agent: IAgent | None = None,
     ) -> None:

@@ -80,3 +80,31 @@ class TestingHelperTests(SynchronousTestCase):
         presence = InMemoryPresence()
         envelope = presence.call(presence.client("a").where_now())
         self.assertEqual(envelope.status.original_response["payload"], {"channels": []})
+
+
+class ClientConstructionTests(SynchronousTestCase):
+    """PubNub(config, *, reactor, agent): what old code may pass by mistake fails loudly."""
+
+    def test_keyword_only(self) -> None:
+        """The old SDK's positional (config, pool, reactor) is refused, not misread."""
+        from twisted.internet.task import Clock
+
+        from pubnub_twisted import PubNub, PubNubTwisted
+
+        with self.assertRaises(TypeError):
+            PubNubTwisted(PNConfiguration(), None, Clock())  # type: ignore[call-arg,arg-type]
+        self.assertIs(PubNubTwisted, PubNub)
+
+    def test_not_a_configuration(self) -> None:
+        """A config that is not a PNConfiguration is refused with a clear TypeError."""
+        from pubnub_twisted import PubNub
+
+        with self.assertRaises(TypeError) as raised:
+            PubNub({"subscribe_key": "x"})  # type: ignore[arg-type]
+        self.assertIn("PNConfiguration", str(raised.exception))
+
+    def test_old_occupant_name(self) -> None:
+        """The old SDK's PNHereNowOccupantsData still imports, as the same class."""
+        from pubnub_twisted import PNHereNowOccupantData, PNHereNowOccupantsData
+
+        self.assertIs(PNHereNowOccupantsData, PNHereNowOccupantData)
