@@ -4,8 +4,9 @@
 port, lets a few simulated users join with heartbeats and state, then walks
 through here_now (plain, with state, occupancy only, channel groups, paged),
 where_now, set_state and get_state (channels and groups), a leave and a
-timeout, and finally shows live presence events (join, state-change, leave,
-timeout) arriving at a subscribed watcher.  With ``--origin`` and keys it
+timeout, then shows live presence events (join, state-change, leave,
+timeout) arriving at a subscribed watcher, and ends with a live presence
+view (``pubnub.presence_view``) printed as it changes.  With ``--origin`` and keys it
 runs the same tour against PubNub.
 """
 
@@ -24,6 +25,7 @@ from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.models import PNHereNowResult
 from pubnub_twisted.models_pubsub import PNPresenceEventResult
+from pubnub_twisted.presence_view import PresenceView, PresenceViewListener
 from pubnub_twisted.pubnub import PubNub
 from pubnub_twisted.testing import LocalPresenceServer
 
@@ -246,3 +248,65 @@ async def _live(tour: _Tour, clock: IReactorTime, options: DemoOptions) -> None:
     tour.say(f"   frank sends one heartbeat ({timeout} s presence timeout), then goes quiet:")
     await frank.heartbeat().channels(LOBBY).presence_timeout(timeout).result()
     await events.until(5, timeout=timeout + 10)
+    watcher.unsubscribe_all()
+    await _view(tour, clock)
+
+
+class _ViewPrinter(PresenceViewListener):
+    """Prints each change of a presence view, then the view itself."""
+
+    def __init__(self, tour: _Tour, view: PresenceView, clock: IReactorTime) -> None:
+        self.tour, self.view, self.clock = tour, view, clock
+        self._waiter: Deferred[None] | None = None
+
+    def on_join(self, channel: str, uuid: str, state: Any) -> None:
+        self._changed(f"+ {uuid} joined {channel}")
+
+    def on_leave(self, channel: str, uuid: str, reason: str) -> None:
+        self._changed(f"- {uuid} left {channel} ({reason})")
+
+    def on_state_change(self, channel: str, uuid: str, state: Any) -> None:
+        self._changed(f"~ {uuid} changed state on {channel}")
+
+    def show(self) -> None:
+        people = self.view.occupants(LOBBY)
+        shown = ", ".join(
+            uuid if state is None else f"{uuid} {json.dumps(state)}"
+            for uuid, state in sorted(people.items())
+        )
+        self.tour.say(f"      view of {LOBBY} ({len(people)}): {shown}")
+
+    def _changed(self, what: str) -> None:
+        if self._waiter is None:
+            return  # the first sync's joins: shown whole once synced
+        self.tour.say(f"   {what}")
+        self.show()
+        waiter, self._waiter = self._waiter, None
+        waiter.callback(None)
+
+    def next_change(self) -> Deferred[None]:
+        """Fires at the view's next change (fails after 10 s)."""
+        self._waiter = Deferred()
+        return self._waiter.addTimeout(10, self.clock)
+
+
+async def _view(tour: _Tour, clock: IReactorTime) -> None:
+    tour.title(f"A live presence view of {LOBBY}: a here_now snapshot kept current by events")
+    viewer = tour.client("viewer", clock)
+    view = viewer.presence_view(channels=LOBBY)
+    printer = _ViewPrinter(tour, view, clock)
+    view.add_listener(printer)
+    await view.when_synced()
+    tour.say("   synced:")
+    printer.show()
+    gina, dave = tour.client("gina", clock), tour.client("dave", clock)
+    change = printer.next_change()
+    await gina.heartbeat().channels(LOBBY).state({LOBBY: {"mood": "new"}}).result()
+    await change
+    change = printer.next_change()
+    await dave.set_state().channels(LOBBY).state({"mood": "back"}).result()
+    await change
+    change = printer.next_change()
+    await gina.leave().channels(LOBBY).result()
+    await change
+    view.stop()

@@ -197,7 +197,7 @@ class DemoTests(TestCase):
 
     @inlineCallbacks
     def test_demo(self) -> Gen:
-        """The tour prints each step, the leave, the timeout and the live events."""
+        """The tour prints each step, the leave, the timeout, live events and the live view."""
         out = io.StringIO()
         yield ensureDeferred(run_demo(reactor, out, DemoOptions(presence_timeout=1)))
         text = out.getvalue()
@@ -215,6 +215,13 @@ class DemoTests(TestCase):
             "   >> leave        erin   on lobby  (occupancy 2)",
             "   >> join         frank  on lobby  (occupancy 3)",
             "   >> timeout      frank  on lobby  (occupancy 2)",
+            '      view of lobby (2): alice {"score": 42}, dave {"mood": "away"}',
+            "   + gina joined lobby",
+            '      view of lobby (3): alice {"score": 42}, dave {"mood": "away"}, '
+            'gina {"mood": "new"}',
+            "   ~ dave changed state on lobby",
+            "   - gina left lobby (leave)",
+            '      view of lobby (2): alice {"score": 42}, dave {"mood": "back"}',
             "Done: every presence operation ran over real HTTP.",
         ):
             self.assertIn(expected, text.splitlines(), text)
