@@ -97,21 +97,19 @@ def check_uuid(uuid: Any, what: str = "uuid") -> str:
         raise PubNubException(
             f"{what} is longer than {MAX_UUID_LENGTH} characters", pn_error=PNERR_UUID_MISSING
         )
-    if not encodable(uuid):
-        raise PubNubException(
-            f"{what} {uuid!r} is not valid Unicode (lone surrogates cannot be sent)",
-            pn_error=PNERR_UUID_MISSING,
-        )
+    require_encodable(uuid, what, PNERR_UUID_MISSING)
     return uuid
 
 
-def encodable(text: str) -> bool:
-    """True when ``text`` can go on the wire (UTF-8 has no lone surrogates)."""
+def require_encodable(text: str, what: str, pn_error: str) -> None:
+    """Refuse ``text`` unless it can go on the wire (UTF-8 has no lone surrogates)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        raise PubNubException(
+            f"{what} {text!r} is not valid Unicode (lone surrogates cannot be sent)",
+            pn_error=pn_error,
+        ) from None
 
 
 def _names(args: tuple[Any, ...], what: str) -> list[str]:
@@ -134,11 +132,7 @@ def _names(args: tuple[Any, ...], what: str) -> list[str]:
                     )
                 names.append(item)
     for name in names:
-        if not encodable(name):
-            raise PubNubException(
-                f"{what} name {name!r} is not valid Unicode (lone surrogates cannot be sent)",
-                pn_error=PNERR_INVALID_ARGUMENT,
-            )
+        require_encodable(name, f"{what} name", PNERR_INVALID_ARGUMENT)
     return names
 
 

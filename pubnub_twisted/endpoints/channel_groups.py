@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
-from pubnub_twisted.endpoints.base import Endpoint, Names, encodable, expect, expect_names
+from pubnub_twisted.endpoints.base import (
+    Endpoint,
+    Names,
+    expect,
+    expect_names,
+    require_encodable,
+)
 from pubnub_twisted.enums import PNOperationType
 from pubnub_twisted.errors import (
     PNERR_CHANNEL_OR_GROUP_MISSING,
@@ -54,11 +60,7 @@ class _GroupEndpoint(Endpoint[R]):
                 f"channel_group must be one non-empty string, not {self._group!r}",
                 pn_error=PNERR_GROUP_MISSING,
             )
-        if not encodable(self._group):
-            raise PubNubException(
-                f"channel_group {self._group!r} is not valid Unicode (lone surrogates)",
-                pn_error=PNERR_GROUP_MISSING,
-            )
+        require_encodable(self._group, "channel_group", PNERR_GROUP_MISSING)
 
     def _path(self, subscribe_key: str) -> str:
         base = f"/v1/channel-registration/sub-key/{subscribe_key}/channel-group"
