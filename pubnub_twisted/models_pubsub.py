@@ -12,11 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pubnub_twisted.models import JSONObject
+from pubnub_twisted.protocol import TIMETOKENS_PER_SECOND
 
 __all__ = ["PNMessageResult", "PNPresenceEventResult", "PNTimeResponse"]
-
-#: A timetoken is unix time in units of 100 ns (10**7 per second).
-TIMETOKEN_PER_SECOND = 10_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +95,7 @@ class PNTimeResponse:
 
     def date_time(self) -> datetime:
         """The timetoken as an aware UTC ``datetime``."""
-        return datetime.fromtimestamp(self.timetoken / TIMETOKEN_PER_SECOND, UTC)
+        return datetime.fromtimestamp(self.timetoken / TIMETOKENS_PER_SECOND, UTC)
 
     def __int__(self) -> int:
         return self.timetoken

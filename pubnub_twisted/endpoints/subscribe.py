@@ -22,12 +22,13 @@ from pubnub_twisted.endpoints.base import ChannelsAndGroups, expect
 from pubnub_twisted.endpoints.heartbeat import _states_json
 from pubnub_twisted.enums import PNOperationType
 from pubnub_twisted.models import JSONObject
-from pubnub_twisted.models_pubsub import (
-    TIMETOKEN_PER_SECOND,
-    PNMessageResult,
-    PNPresenceEventResult,
+from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult
+from pubnub_twisted.protocol import (
+    PRESENCE_SUFFIX,
+    TIMETOKENS_PER_SECOND,
+    QueryPairs,
+    encode_names,
 )
-from pubnub_twisted.protocol import PRESENCE_SUFFIX, QueryPairs, encode_names
 from pubnub_twisted.transport import HTTPResponse
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def _presence(
         raise ValueError(f"presence uuid is {uuid!r}, not a string")
     raw_timestamp = payload.get("timestamp")
     if raw_timestamp is None:
-        timestamp = timetoken // TIMETOKEN_PER_SECOND
+        timestamp = timetoken // TIMETOKENS_PER_SECOND
     else:
         timestamp = _integer(raw_timestamp, "timestamp")
     data = payload.get("data")
