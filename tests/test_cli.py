@@ -253,3 +253,19 @@ class ServeTests(SynchronousTestCase):
         self.assertEqual(child.returncode, 0, err)
         self.assertIn("GET /v2/presence/sub-key/s/channel/c -> 200", out)
         self.assertEqual(err, "")
+
+    def test_sigint(self) -> None:
+        """Ctrl-C (SIGINT) right after the address is printed stops it cleanly too."""
+        child = subprocess.Popen(
+            [sys.executable, "-m", "pubnub_twisted", "serve", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.addCleanup(child.kill)
+        assert child.stdout is not None
+        self.assertTrue(child.stdout.readline().startswith("listening on"))
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=10)
+        self.assertEqual((child.returncode, err), (0, ""))
+        self.assertIn("Main loop terminated", out)
