@@ -1,10 +1,10 @@
 """Property: whatever happens, the view ends equal to the server's here_now.
 
 Random joins (with state), leaves, timeouts, state changes, lost polls
-(forced reconnects, with a small catch-up buffer so events are really
-lost), here_now answers held back while events arrive or served from a
-3 s cache, interval mode, and a server that delivers every batch twice,
-against the embedded server in memory.  The
+(forced reconnects, the events of the gap dropped from the server's catch-up
+buffer so they are really lost), here_now answers held back while events
+arrive or served from a 3 s cache, interval mode, and a server that
+delivers every batch twice, against the embedded server in memory.  The
 server is the model: after things settle, the view, and the picture its
 notifications painted, must equal here_now on every channel.
 """
@@ -44,7 +44,6 @@ _op = st.one_of(
 _world = st.fixed_dictionaries(
     {
         "redeliver_events": st.booleans(),
-        "buffer_size": st.sampled_from([1, 2, 100]),
         "announce_max": st.sampled_from([2, 20]),
         "presence_deltas": st.just(True),
         "interval": st.just(5.0),
@@ -118,6 +117,12 @@ class ConvergenceTests(SynchronousTestCase):
             world.settle()
             for change in op[1]:
                 self.run_op(world, change)
+            # Lost for good: events are only ever lost with a reconnect.  (A
+            # burst bigger than the service's catch-up buffer between two polls
+            # would lose events with no reconnect; the view then converges at
+            # its next count check or resync, which this property does not
+            # wait for.  A small buffer_size here made that happen by chance.)
+            world.lose_events()
             world.wait(1.5, step=0.5)
         elif kind == "hold":
             world.agent.hold = lambda uri: "/v2/presence/" in uri

@@ -135,6 +135,10 @@ class World:
             setattr(config, name, value)
         return PubNub(config, reactor=self.clock, agent=self.agent)
 
+    def lose_events(self) -> None:
+        """What happened so far cannot be caught up from an older cursor any more."""
+        self.resource.hub.drop_buffered_events()
+
     def settle(self, rounds: int = 12) -> None:
         """Deliver responses and run what is due now, until things are quiet."""
         for _ in range(rounds):

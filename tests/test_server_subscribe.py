@@ -272,6 +272,16 @@ class DeliveryTests(SubscribeCase):
             "no sweep is left scheduled once nothing is buffered (the store's timeout remains)",
         )
 
+    def test_drop_buffered_events(self) -> None:
+        """The lost-events fault: an old cursor then catches up on nothing."""
+        cursor = self.handshake("a", "me")
+        self.resource.publish(SUB, "a", 1)
+        self.assertEqual(self.resource.hub.drop_buffered_events(), 2)  # my join, and 1
+        later = self.resource.publish(SUB, "a", 2)
+        self.assertEqual(
+            self.subscribe("a", "me", f"tt={cursor}"), envelope(later, [message("a", 2, later)])
+        )
+
     def test_responses_hold_at_most_100_entries(self) -> None:
         """A long catch-up comes in responses of 100 entries; each cursor picks up the rest."""
         self.serve(SubscribeOptions(buffer_size=150))

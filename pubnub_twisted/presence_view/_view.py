@@ -120,7 +120,11 @@ class PresenceView:
     that long), but an answer another client's identical query left in the
     cache can be up to 3 s older than the snapshot's time: a change made in
     those seconds can be missed until an event of that channel reports
-    another count, or the next resync.
+    another count, or the next resync.  Likewise, events the service loses
+    without the connection dropping (more events between two polls than
+    its catch-up buffer holds) are noticed only when a count disagrees or at
+    the next resync; a lost state change with an unchanged count stays
+    unnoticed until then.
     """
 
     def __init__(

@@ -305,6 +305,16 @@ class SubscribeHub:
                 self._answer(poll, body)
         return event.timetoken
 
+    def drop_buffered_events(self) -> int:
+        """A fault for tests: forget every buffered event; return how many.
+
+        A poll that catches up from an older cursor then finds nothing, as
+        after a long disconnect when PubNub's short-term cache has moved on.
+        """
+        dropped = sum(len(buffer) for buffer in self._buffers.values())
+        self._buffers.clear()
+        return dropped
+
     def _sweep(self) -> None:
         """Drop events older than ``buffer_ttl``, and channels left with none."""
         self._buffer_sweep = None
