@@ -230,8 +230,8 @@ class DemoTests(TestCase):
 class ServeTests(SynchronousTestCase):
     """``python -m pubnub_twisted serve`` in a child process."""
 
-    def test_serve(self) -> None:
-        """It prints its address, answers PubNub requests, logs them and stops on SIGTERM."""
+    def serve(self) -> tuple[subprocess.Popen[str], str]:
+        """Start ``serve --port 0``; return the child and its announced URL."""
         child = subprocess.Popen(
             [sys.executable, "-m", "pubnub_twisted", "serve", "--port", "0"],
             stdout=subprocess.PIPE,
@@ -242,7 +242,11 @@ class ServeTests(SynchronousTestCase):
         assert child.stdout is not None
         first = child.stdout.readline()
         self.assertTrue(first.startswith("listening on http://127.0.0.1:"), first)
-        url = first.split()[-1]
+        return child, first.split()[-1]
+
+    def test_serve(self) -> None:
+        """It prints its address, answers PubNub requests, logs them and stops on SIGTERM."""
+        child, url = self.serve()
         query = "?uuid=u1&pnsdk=x"
         with urllib.request.urlopen(f"{url}/v2/presence/sub-key/s/channel/c/heartbeat{query}"):
             pass
@@ -256,15 +260,7 @@ class ServeTests(SynchronousTestCase):
 
     def test_sigint(self) -> None:
         """Ctrl-C (SIGINT) right after the address is printed stops it cleanly too."""
-        child = subprocess.Popen(
-            [sys.executable, "-m", "pubnub_twisted", "serve", "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.addCleanup(child.kill)
-        assert child.stdout is not None
-        self.assertTrue(child.stdout.readline().startswith("listening on"))
+        child, _ = self.serve()
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=10)
         self.assertEqual((child.returncode, err), (0, ""))
