@@ -2,7 +2,7 @@
 
 Frozen values with readable ``repr``/``str``, like those in
 :mod:`pubnub_twisted.models`.  Parsing from the wire lives with the subscribe
-endpoint (:mod:`pubnub_twisted.endpoints.subscribe`).
+endpoint (:mod:`pubnub_twisted.endpoints.pubsub.subscribe`).
 """
 
 from __future__ import annotations

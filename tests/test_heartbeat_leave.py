@@ -9,8 +9,8 @@ from pubnub_twisted import (
     PNLeaveResult,
     PNOperationType,
 )
-from pubnub_twisted.endpoints.heartbeat import Heartbeat
-from pubnub_twisted.endpoints.leave import Leave
+from pubnub_twisted.endpoints.presence.heartbeat import Heartbeat
+from pubnub_twisted.endpoints.presence.leave import Leave
 from tests.helpers import HOSTILE, HOSTILE_Q, SUB_KEY, TAIL, EndpointCase
 
 BASE = f"/v2/presence/sub-key/{SUB_KEY}/channel"

@@ -16,7 +16,7 @@ from pubnub_twisted import (
     PubNub,
     PubNubException,
 )
-from pubnub_twisted.endpoints.here_now import HereNow
+from pubnub_twisted.endpoints.presence.here_now import HereNow
 from pubnub_twisted.models import PNEnvelope
 from pubnub_twisted.transport import PNSDK
 from tests.fakes import FakeAgent, FakeResponse, Script

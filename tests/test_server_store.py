@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from pubnub_twisted.models import PNHereNowChannelData, PNHereNowOccupantData, PNHereNowResult
 from pubnub_twisted.server import PresenceEvent, PresenceStore
-from pubnub_twisted.server._expiry import Expiring, ExpiryQueue
+from pubnub_twisted.server.presence._expiry import Expiring, ExpiryQueue
 
 SUB = "sub-c-store"
 T0 = 1_700_000_000

@@ -13,7 +13,7 @@ from pubnub_twisted import (
     PNPresenceEventResult,
     PNTimeResponse,
 )
-from pubnub_twisted.endpoints.subscribe import parse_entry
+from pubnub_twisted.endpoints.pubsub.subscribe import parse_entry
 from tests.helpers import TAIL, EndpointCase
 from tests.test_subscribe_loop import message, presence
 

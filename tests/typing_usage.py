@@ -34,19 +34,19 @@ from pubnub_twisted import (
     PubNub,
     PubNubTwisted,
 )
-from pubnub_twisted.endpoints.channel_groups import (
+from pubnub_twisted.endpoints.channel_groups.registration import (
     AddChannelToChannelGroup,
     ListChannelsInChannelGroup,
     RemoveChannelFromChannelGroup,
     RemoveChannelGroup,
 )
-from pubnub_twisted.endpoints.get_state import GetState
-from pubnub_twisted.endpoints.heartbeat import Heartbeat
-from pubnub_twisted.endpoints.here_now import HereNow
-from pubnub_twisted.endpoints.leave import Leave
-from pubnub_twisted.endpoints.set_state import SetState
+from pubnub_twisted.endpoints.presence.get_state import GetState
+from pubnub_twisted.endpoints.presence.heartbeat import Heartbeat
+from pubnub_twisted.endpoints.presence.here_now import HereNow
+from pubnub_twisted.endpoints.presence.leave import Leave
+from pubnub_twisted.endpoints.presence.set_state import SetState
+from pubnub_twisted.endpoints.presence.where_now import WhereNow
 from pubnub_twisted.endpoints.time import Time
-from pubnub_twisted.endpoints.where_now import WhereNow
 from pubnub_twisted.pubsub import SubscribeBuilder, UnsubscribeBuilder
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Self
 
 from pubnub_twisted.endpoints.base import Names, _names
-from pubnub_twisted.endpoints.set_state import SetState
+from pubnub_twisted.endpoints.presence.set_state import SetState
 from pubnub_twisted.errors import (
     PNERR_CHANNEL_OR_GROUP_MISSING,
     PNERR_INVALID_ARGUMENT,

@@ -17,7 +17,7 @@ from twisted.internet.interfaces import IDelayedCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from pubnub_twisted.endpoints.heartbeat import Heartbeat
+from pubnub_twisted.endpoints.presence.heartbeat import Heartbeat
 from pubnub_twisted.enums import PNStatusCategory
 from pubnub_twisted.models import PNEnvelope, PNHeartbeatResult
 from pubnub_twisted.pubsub.subscriptions import Subscriptions

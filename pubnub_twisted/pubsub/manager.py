@@ -42,8 +42,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from pubnub_twisted.callbacks import SubscribeCallback
-from pubnub_twisted.endpoints.leave import Leave
-from pubnub_twisted.endpoints.subscribe import Subscribe, SubscribeResponse
+from pubnub_twisted.endpoints.presence.leave import Leave
+from pubnub_twisted.endpoints.pubsub.subscribe import Subscribe, SubscribeResponse
 from pubnub_twisted.endpoints.time import TimeProbe
 from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
 from pubnub_twisted.errors import PNERR_CONNECTION_ERROR, PubNubException

@@ -30,13 +30,13 @@ On a real port::
 """
 
 from pubnub_twisted.server._site import PresenceServer, PresenceSite, listen
-from pubnub_twisted.server.resource import PresenceResource
-from pubnub_twisted.server.store import (
+from pubnub_twisted.server.presence.store import (
     PresenceAction,
     PresenceEvent,
     PresenceObserver,
     PresenceStore,
 )
+from pubnub_twisted.server.resource import PresenceResource
 from pubnub_twisted.server.subscribe import SubscribeHub, SubscribeOptions, SubscribeRequest
 
 __all__ = [

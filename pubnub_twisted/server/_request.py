@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from pubnub_twisted.protocol import decode_names, decode_value, parse_query
-from pubnub_twisted.server import _shapes
+from pubnub_twisted.server.presence import _shapes
 
 __all__ = ["Call", "Refusal", "bad_request", "parse", "parse_int", "route"]
 

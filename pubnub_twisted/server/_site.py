@@ -11,8 +11,8 @@ from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel, Request
 from twisted.web.server import Site
 
+from pubnub_twisted.server.presence.store import PresenceStore
 from pubnub_twisted.server.resource import PresenceResource
-from pubnub_twisted.server.store import PresenceStore
 from pubnub_twisted.server.subscribe import SubscribeOptions
 
 __all__ = ["PresenceServer", "PresenceSite", "listen"]

@@ -31,9 +31,9 @@ from pubnub_twisted.protocol import (
     SIGNATURE_WINDOW,
     sign,
 )
-from pubnub_twisted.server import _shapes
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
-from pubnub_twisted.server.store import PresenceStore
+from pubnub_twisted.server.presence import _shapes
+from pubnub_twisted.server.presence.store import PresenceStore
 from pubnub_twisted.server.subscribe import SubscribeHub, SubscribeOptions, SubscribeRequest
 
 __all__ = ["PresenceResource"]

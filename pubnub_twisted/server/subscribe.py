@@ -34,7 +34,7 @@ from twisted.internet.interfaces import IDelayedCall
 
 from pubnub_twisted.models import JSONObject
 from pubnub_twisted.protocol import PRESENCE_SUFFIX, timetoken_from_seconds
-from pubnub_twisted.server.store import PresenceEvent, PresenceStore
+from pubnub_twisted.server.presence.store import PresenceEvent, PresenceStore
 
 __all__ = [
     "DEFAULT_ANNOUNCE_MAX",

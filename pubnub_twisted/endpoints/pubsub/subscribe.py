@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Self
 from twisted.internet.defer import Deferred
 
 from pubnub_twisted.endpoints.base import ChannelsAndGroups, expect
-from pubnub_twisted.endpoints.heartbeat import _states_json
+from pubnub_twisted.endpoints.presence.heartbeat import _states_json
 from pubnub_twisted.enums import PNOperationType
 from pubnub_twisted.models import JSONObject
 from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult

@@ -30,7 +30,7 @@ from pubnub_twisted.models import (
     PNHereNowResult,
 )
 from pubnub_twisted.protocol import DEFAULT_PRESENCE_TIMEOUT, PRESENCE_SUFFIX
-from pubnub_twisted.server._expiry import (
+from pubnub_twisted.server.presence._expiry import (
     DEFAULT_BATCH_BUDGET,
     DEFAULT_BATCH_SIZE,
     Expiring,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pubnub_twisted.models import JSONObject
-from pubnub_twisted.server.store import Occupant
+from pubnub_twisted.server.presence.store import Occupant
 
 __all__ = [
     "PRESENCE",

@@ -1,0 +1,1 @@
+"""Channel groups (PubNub's channel registration API)."""

@@ -1,0 +1,1 @@
+"""PubNub's Presence REST API: one module per endpoint."""

@@ -1,0 +1,1 @@
+"""Subscribe long-poll requests and the parsing of their answers."""

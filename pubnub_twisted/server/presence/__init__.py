@@ -1,0 +1,1 @@
+"""The presence room of the embedded server: occupants, state, timeouts, answer shapes."""
