@@ -166,6 +166,8 @@ class Endpoint(Generic[R]):
     """A request builder: setters return ``self``; ``deferred()`` sends it."""
 
     _operation: ClassVar[PNOperationType]
+    #: False for calls whose path names no key (``/time/0``).
+    _needs_subscribe_key: ClassVar[bool] = True
 
     def __init__(self, pubnub: PubNub) -> None:
         self._pubnub = pubnub
@@ -232,11 +234,11 @@ class Endpoint(Generic[R]):
         if self._problem is not None:
             raise self._problem
         config = self._pubnub.config
-        if not config.subscribe_key:
+        if self._needs_subscribe_key and not config.subscribe_key:
             raise PubNubException(pn_error=PNERR_SUBSCRIBE_KEY_MISSING)
         uuid = check_uuid(config.uuid)
         self._validate()
-        path = self._path(config.subscribe_key)
+        path = self._path(config.subscribe_key or "")
         pairs = self._query()
         pairs.append(("pnsdk", PNSDK))
         pairs.append(("uuid", uuid))
