@@ -201,8 +201,9 @@ class Endpoint(Generic[R]):
 
         Called once per send, after :meth:`_validate`; sent with
         ``Content-Type: application/json`` and covered by the signature.
-        Raise ``PubNubException`` for a value that cannot be sent.  Never
-        logged: it may hold tokens.
+        Raise ``PubNubException`` for a value that cannot be sent (a
+        ``TypeError`` or ``ValueError`` from :func:`json_body` becomes one,
+        ``PNERR_INVALID_ARGUMENT``).  Never logged: it may hold tokens.
         """
         return None
 
@@ -287,7 +288,12 @@ class Endpoint(Generic[R]):
             raise PubNubException(pn_error=PNERR_SUBSCRIBE_KEY_MISSING)
         uuid = check_uuid(config.uuid)
         self._validate()
-        self._payload = body = self._body()
+        try:
+            self._payload = body = self._body()
+        except (TypeError, ValueError) as exc:  # json_body on a value JSON cannot hold
+            raise PubNubException(
+                f"the request body cannot be sent as JSON ({exc})", pn_error=PNERR_INVALID_ARGUMENT
+            ) from exc
         subscribe_key = config.subscribe_key or ""  # only /time/0 goes without one
         path = self._path(subscribe_key)
         pairs = self._query()
