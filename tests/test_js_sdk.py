@@ -326,10 +326,16 @@ class JavaScriptSDKTests(TestCase):
                 },
             },
         )
-        counts = yield self.js.call("hereNow", groups=["g"], includeUUIDs=False)
+        yield self.group("h", ["ch-c"])
+        yield self.client("py-three").heartbeat().channels("ch-c").result()
+        # Two groups: this SDK sends channel-group=g%2Ch, the comma encoded
+        counts = yield self.js.call("hereNow", groups=["g", "h"], includeUUIDs=False)
+        self.assertEqual(
+            (counts["totalChannels"], counts["totalOccupancy"]), (3, 5), json.dumps(counts)
+        )
         self.assertEqual(
             {name: (c["occupancy"], c["occupants"]) for name, c in counts["channels"].items()},
-            {"ch-a": (2, []), "ch-b": (2, [])},
+            {"ch-a": (2, []), "ch-b": (2, []), "ch-c": (1, [])},
         )
 
     @inlineCallbacks
