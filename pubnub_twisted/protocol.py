@@ -85,12 +85,15 @@ def encode_names(names: Iterable[str]) -> str:
 
 
 def decode_names(segment: str, *, plus_is_space: bool = False) -> list[str]:
-    """Split a comma-joined, percent-encoded list back into names.
+    """Decode a percent-encoded list, then split it into names on its commas.
 
-    The inverse of :func:`encode_names`; ``","`` and ``""`` give ``[]``.
-    ``plus_is_space`` for query values (see :func:`decode_value`).
+    PubNub's service decodes first, so ``%2C`` separates names as a literal
+    ``,`` does (PubNub's JavaScript SDK sends ``add=a%2Cb``): a name never
+    holds a comma.  The inverse of :func:`encode_names` for such names;
+    ``","`` and ``""`` give ``[]``.  ``plus_is_space`` for query values (see
+    :func:`decode_value`).
     """
-    return [decode_value(part, plus_is_space=plus_is_space) for part in segment.split(",") if part]
+    return [name for name in decode_value(segment, plus_is_space=plus_is_space).split(",") if name]
 
 
 def timetoken_from_seconds(seconds: float) -> int:
@@ -135,8 +138,8 @@ def encode_query(pairs: Sequence[tuple[str, QueryValue]]) -> str:
 def parse_query(query: str) -> list[tuple[str, str]]:
     """Split a raw query string into ``(key, raw value)`` pairs, values still encoded.
 
-    Values stay encoded so that a list value can be split on its literal
-    commas before decoding (a ``%2C`` inside a name is part of the name).
+    Values stay encoded: each is decoded where it is read, once
+    (:func:`decode_value`, or :func:`decode_names` for a list).
     """
     pairs = []
     for part in query.split("&"):
