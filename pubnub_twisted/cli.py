@@ -363,6 +363,12 @@ def _add_serve_parser(subparsers: Any) -> None:
     serve.add_argument(
         "--auth-key", action="append", dest="auth_keys", help="allow this auth key (repeatable)"
     )
+    serve.add_argument(
+        "--strict-names",
+        action="store_true",
+        help="answer 400 to channel and group names that break PubNub's naming rules "
+        "(default: serve them and log a warning once per name)",
+    )
     serve.set_defaults(command_runner=_run_serve)
 
 
@@ -409,6 +415,7 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
             secret_key=args.secret_key,
             publish_key=args.publish_key,
             auth_keys=set(args.auth_keys) if args.auth_keys else None,
+            strict_names=args.strict_names,
         )
     except OSError as exc:
         raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
