@@ -13,7 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
-import unicodedata
+import re
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Final
@@ -215,6 +215,8 @@ _FORBIDDEN: Final = {
     "\\": "a backslash",
     " ": "a space",
 }
+#: The characters PubNub's naming rules forbid: those above and ASCII control characters.
+_BREAKING: Final = re.compile(r"[,:*/\\ \x00-\x1f\x7f]")
 
 
 def name_problem(name: str, *, wildcard: bool = False) -> str | None:
@@ -222,7 +224,7 @@ def name_problem(name: str, *, wildcard: bool = False) -> str | None:
 
     PubNub's rules (:data:`NAMING_RULES_URL`): at most
     :data:`MAX_NAME_LENGTH` characters, and no comma, colon, asterisk,
-    slash, backslash, space or control character.  They are stated for
+    slash, backslash, space or ASCII control character.  They are stated for
     channels; this project applies them to channel groups too.  A
     ``-pnpres`` suffix is not part of the name.  A ``.`` is allowed (PubNub
     reserves it as the level separator of wildcard subscribe).  With
@@ -236,11 +238,12 @@ def name_problem(name: str, *, wildcard: bool = False) -> str | None:
     name = name.removesuffix(PRESENCE_SUFFIX)
     if wildcard and name.endswith(".*") and len(name) > 2:
         name = name[:-2]
-    for char in name:
+    found = _BREAKING.search(name)
+    if found is not None:
+        char = found.group()
         if char in _FORBIDDEN:
             return f"contains {_FORBIDDEN[char]} ({char!r})"
-        if unicodedata.category(char) == "Cc":
-            return f"contains a control character (U+{ord(char):04X})"
+        return f"contains a control character (U+{ord(char):04X})"
     if len(name) > MAX_NAME_LENGTH:
         return f"is {len(name)} characters long (at most {MAX_NAME_LENGTH})"
     return None

@@ -68,6 +68,7 @@ class NameProblemTests(SynchronousTestCase):
         self.assertEqual(name_problem("a\x07b"), "contains a control character (U+0007)")
         self.assertEqual(name_problem("a\x7f"), "contains a control character (U+007F)")
         self.assertEqual(name_problem("a\x00"), "contains a control character (U+0000)")
+        self.assertIsNone(name_problem("a\x85b"))  # PubNub names ASCII control characters only
 
     def test_length(self) -> None:
         """At most 92 characters; a ``-pnpres`` suffix is not counted."""
