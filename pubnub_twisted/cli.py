@@ -70,6 +70,11 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--auth-key", default=_env("PUBNUB_AUTH_KEY"), help="[PUBNUB_AUTH_KEY]")
     group.add_argument("--uuid", default=_env("PUBNUB_UUID"), help="our uuid [PUBNUB_UUID]")
     group.add_argument("--no-ssl", action="store_true", help="plain HTTP (for a local server)")
+    group.add_argument(
+        "--strict-names",
+        action="store_true",
+        help="refuse channel and group names that break PubNub's naming rules",
+    )
     group.add_argument("--timeout", type=float, default=10.0, help="seconds per call (default 10)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -86,6 +91,7 @@ def _config(args: argparse.Namespace) -> PNConfiguration:
         config.uuid = args.uuid
     config.origin = args.origin
     config.ssl = not args.no_ssl
+    config.strict_names = args.strict_names
     config.non_subscribe_request_timeout = args.timeout
     return config
 

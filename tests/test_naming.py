@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -10,14 +11,14 @@ import urllib.request
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred, ensureDeferred, inlineCallbacks
 from twisted.internet.task import Clock
 from twisted.logger import ILogObserver, LogEvent, LogLevel, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import provider
 
 from pubnub_twisted import PNStatusCategory, PubNubException
-from pubnub_twisted.cli import build_parser
+from pubnub_twisted.cli import build_parser, run_command
 from pubnub_twisted.errors import PNERR_INVALID_NAME
 from pubnub_twisted.protocol import MAX_NAME_LENGTH, NAMING_RULES_URL, FirstSeen, name_problem
 from pubnub_twisted.server import PresenceResource, PresenceStore, listen
@@ -242,10 +243,13 @@ class ClientSubscribeRuleTests(SynchronousTestCase):
         self.assertIn("news.*", self.client.get_subscribed_channels())
 
     def test_strict_presence_view_refuses(self) -> None:
-        """A strict client's presence view refuses a breaking name."""
-        with self.assertRaises(PubNubException) as caught:
-            self.client.presence_view(channels="a:b")
-        self.assertIn("a:b", str(caught.exception))
+        """A strict client's presence view refuses a breaking name, subscribing to nothing."""
+        for names in ({"channels": "ok,a:b"}, {"channel_groups": ["g h"]}):
+            with self.assertRaises(PubNubException) as caught:
+                self.client.presence_view(**names)
+            self.assertEqual(caught.exception.pn_error, PNERR_INVALID_NAME)
+        self.assertEqual(self.client.get_subscribed_channels(), [])
+        self.assertEqual(self.client.get_subscribed_channel_groups(), [])
 
     def test_lenient_subscribe_warns_once(self) -> None:
         """A lenient client subscribes to a breaking name and warns once about it."""
@@ -382,6 +386,22 @@ class HelperTests(TestCase):
         """``serve --strict-names`` sets the option; without it names are served leniently."""
         self.assertTrue(build_parser().parse_args(["serve", "--strict-names"]).strict_names)
         self.assertFalse(build_parser().parse_args(["serve"]).strict_names)
+
+    @inlineCallbacks
+    def test_client_commands(self) -> Any:
+        """The client commands split ``--channels a,b``, and ``--strict-names`` refuses."""
+        server = LocalPresenceServer.start(reactor)
+        self.addCleanup(server.stop)
+        common = ["--origin", server.origin, "--no-ssl", "--subscribe-key", "sub-c-local"]
+        for extra, code, shown in [([], 0, "OK\n"), (["--strict-names"], 1, "")]:
+            args = build_parser().parse_args(
+                ["heartbeat", *common, "--uuid", "cli", "--channels", "a,b:c", *extra]
+            )
+            out, err = io.StringIO(), io.StringIO()
+            exit_code = yield ensureDeferred(run_command(reactor, args, out, err))
+            self.assertEqual((exit_code, out.getvalue()), (code, shown), err.getvalue())
+        self.assertIn("'b:c' contains a colon", err.getvalue())
+        self.assertEqual(server.store.where_now("sub-c-local", "cli"), ["a", "b:c"])
 
     def test_serve_strict_child(self) -> None:
         """``python -m pubnub_twisted serve --strict-names`` answers 400 to a breaking name."""
