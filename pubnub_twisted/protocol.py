@@ -33,6 +33,7 @@ __all__ = [
     "FirstSeen",
     "QueryPairs",
     "QueryValue",
+    "breaking_names",
     "canonical_query",
     "decode_names",
     "decode_value",
@@ -247,6 +248,17 @@ def name_problem(name: str, *, wildcard: bool = False) -> str | None:
     if len(name) > MAX_NAME_LENGTH:
         return f"is {len(name)} characters long (at most {MAX_NAME_LENGTH})"
     return None
+
+
+def breaking_names(names: Sequence[str], *, wildcard: bool = False) -> list[tuple[str, str]]:
+    """``(name, problem)`` for each of ``names`` that breaks the rules (see :func:`name_problem`).
+
+    Names that keep the rules, the usual case, cost one scan of them all.
+    """
+    if max(map(len, names), default=0) <= MAX_NAME_LENGTH and not _BREAKING.search("".join(names)):
+        return []
+    found = ((name, name_problem(name, wildcard=wildcard)) for name in names)
+    return [(name, problem) for name, problem in found if problem is not None]
 
 
 class FirstSeen:

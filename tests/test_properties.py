@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from pubnub_twisted import PNStatusCategory
-from pubnub_twisted.protocol import PRESENCE_SUFFIX, name_problem
+from pubnub_twisted.protocol import PRESENCE_SUFFIX, breaking_names, name_problem
 from pubnub_twisted.testing import InMemoryPresence
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -195,6 +195,21 @@ class NamingRuleTests(SynchronousTestCase):
             self.assertEqual(envelope.status.category, PNStatusCategory.PNBadRequestCategory)
         self.assertEqual(presence.store.where_now("sub-c-local", "me"), [])
         self.assertEqual(presence.store.channels_in_group("sub-c-local", "g"), [])
+
+    @SETTINGS
+    @given(
+        listed=st.lists(
+            st.one_of(name, hostile, st.sampled_from(["news.*", "a,b", "x" * 93, "y" * 92])),
+            max_size=6,
+        ),
+        wildcard=st.booleans(),
+    )
+    def test_breaking_names_matches_name_problem(self, listed: list[str], wildcard: bool) -> None:
+        """The batch check (fast path included) finds exactly what the per-name rule finds."""
+        expected = [(n, name_problem(n, wildcard=wildcard)) for n in listed]
+        self.assertEqual(
+            breaking_names(listed, wildcard=wildcard), [(n, p) for n, p in expected if p]
+        )
 
     @SETTINGS
     @given(channel=st.one_of(name, hostile, st.text(alphabet=name_chars, min_size=90, max_size=99)))

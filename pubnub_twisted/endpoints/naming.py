@@ -11,13 +11,13 @@ refused before sending.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from twisted.logger import Logger
 
 from pubnub_twisted.errors import PNERR_INVALID_NAME, PubNubException
-from pubnub_twisted.protocol import NAMING_RULES_URL, FirstSeen, name_problem
+from pubnub_twisted.protocol import NAMING_RULES_URL, FirstSeen, breaking_names
 
 if TYPE_CHECKING:
     from pubnub_twisted.config import PNConfiguration
@@ -54,17 +54,14 @@ class NameRules:
         self._config = config
         self._warned = FirstSeen(capacity)
 
-    def check(self, what: str, names: Iterable[str], *, wildcard: bool = False) -> None:
+    def check(self, what: str, names: Sequence[str], *, wildcard: bool = False) -> None:
         """Refuse or warn about each of ``names`` that breaks PubNub's rules.
 
         ``what`` says what the names are (``"channel"``, ``"channel group"``);
         ``wildcard`` allows a trailing ``.*`` (subscribe's wildcard patterns).
         """
-        for name in names:
+        for name, problem in breaking_names(names, wildcard=wildcard):
             refuse_comma(name, what)
-            problem = name_problem(name, wildcard=wildcard)
-            if problem is None:
-                continue
             if self._config.strict_names:
                 raise _refusal(what, name, problem)
             if self._warned.first(name):

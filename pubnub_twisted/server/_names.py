@@ -13,7 +13,7 @@ from typing import Final
 
 from twisted.logger import Logger
 
-from pubnub_twisted.protocol import NAMING_RULES_URL, FirstSeen, name_problem
+from pubnub_twisted.protocol import NAMING_RULES_URL, FirstSeen, breaking_names
 from pubnub_twisted.server._request import Call, bad_request
 
 __all__ = ["NameGuard"]
@@ -27,17 +27,17 @@ WARNED_NAMES_CAPACITY: Final = 4096
 _WILDCARD_OPERATIONS: Final = frozenset({"subscribe", "heartbeat", "leave"})
 
 
-def _named(call: Call) -> Iterator[tuple[str, str, bool]]:
-    """``(kind, name, wildcard allowed)`` for every channel and group ``call`` names."""
+def _breaking(call: Call) -> Iterator[tuple[str, str, str]]:
+    """``(kind, name, problem)`` for every channel and group name of ``call`` that breaks a rule."""
     wildcard = call.operation in _WILDCARD_OPERATIONS
-    for channel in call.channels:
-        yield "channel", channel, wildcard
-    for group in call.groups:
-        yield "channel group", group, False
+    for name, problem in breaking_names(call.channels, wildcard=wildcard):
+        yield "channel", name, problem
+    for name, problem in breaking_names(call.groups):
+        yield "channel group", name, problem
     if call.operation == "group":
         for key in ("add", "remove"):
-            for channel in call.names(key):
-                yield "channel", channel, False
+            for name, problem in breaking_names(call.names(key)):
+                yield "channel", name, problem
 
 
 class NameGuard:
@@ -49,10 +49,7 @@ class NameGuard:
 
     def check(self, call: Call) -> None:
         """Warn about (or, when strict, refuse with a 400) names that break the rules."""
-        for kind, name, wildcard in _named(call):
-            problem = name_problem(name, wildcard=wildcard)
-            if problem is None:
-                continue
+        for kind, name, problem in _breaking(call):
             if self.strict:
                 raise bad_request(
                     f"Invalid {kind} name {name!r}: it {problem}, which PubNub's naming "
