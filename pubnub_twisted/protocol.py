@@ -255,7 +255,9 @@ def breaking_names(names: Sequence[str], *, wildcard: bool = False) -> list[tupl
 
     Names that keep the rules, the usual case, cost one scan of them all.
     """
-    if max(map(len, names), default=0) <= MAX_NAME_LENGTH and not _BREAKING.search("".join(names)):
+    if not names:
+        return []
+    if max(map(len, names)) <= MAX_NAME_LENGTH and not _BREAKING.search("".join(names)):
         return []
     found = ((name, name_problem(name, wildcard=wildcard)) for name in names)
     return [(name, problem) for name, problem in found if problem is not None]
