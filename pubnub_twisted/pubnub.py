@@ -15,6 +15,7 @@ from pubnub_twisted.endpoints.channel_groups.registration import (
     RemoveChannelFromChannelGroup,
     RemoveChannelGroup,
 )
+from pubnub_twisted.endpoints.naming import NameRules
 from pubnub_twisted.endpoints.presence.get_state import GetState
 from pubnub_twisted.endpoints.presence.heartbeat import Heartbeat
 from pubnub_twisted.endpoints.presence.here_now import HereNow
@@ -72,6 +73,7 @@ class PubNub:
         #: The reactor (or clock) this client schedules its timers on.
         self.reactor: IReactorTime = reactor
         self._transport = Transport(self.config, reactor, agent)
+        self._name_rules = NameRules(self.config)
         self._subscription = SubscriptionManager(self)
 
     @property

@@ -185,6 +185,7 @@ def listen(
     auth_keys: Iterable[str] | None = None,
     subscribe: SubscribeOptions | None = None,
     backlog: int = DEFAULT_BACKLOG,
+    strict_names: bool = False,
 ) -> PresenceServer:
     """Serve a presence server on ``host:port`` (loopback, an ephemeral port by default).
 
@@ -204,6 +205,7 @@ def listen(
         publish_key=publish_key,
         auth_keys=auth_keys,
         subscribe=subscribe,
+        strict_names=strict_names,
     )
     site = PresenceSite(resource, reactor=clock)
     # Site's annotations do not (yet) say it is a ServerFactory of its channel type.

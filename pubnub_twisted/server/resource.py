@@ -31,6 +31,7 @@ from pubnub_twisted.protocol import (
     SIGNATURE_WINDOW,
     request_signature,
 )
+from pubnub_twisted.server._names import NameGuard
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
 from pubnub_twisted.server.presence import _shapes
 from pubnub_twisted.server.presence.store import PresenceStore
@@ -149,6 +150,11 @@ class PresenceResource(Resource):
     :class:`~pubnub_twisted.server.subscribe.SubscribeOptions`; PubNub's
     defaults when ``None``).  The subscribe side is :attr:`hub`;
     :meth:`stop` answers the polls it holds and cancels its timers.
+
+    A channel or group name that breaks PubNub's naming rules
+    (:func:`~pubnub_twisted.protocol.name_problem`) is served with a
+    warning logged once per name; with ``strict_names`` the request gets a
+    400 naming it instead, so what would misbehave on PubNub fails here.
     """
 
     isLeaf = True
@@ -162,6 +168,7 @@ class PresenceResource(Resource):
         publish_key: str | None = None,
         auth_keys: Iterable[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        strict_names: bool = False,
     ) -> None:
         Resource.__init__(self)
         if secret_key is not None and not publish_key:
@@ -174,6 +181,7 @@ class PresenceResource(Resource):
         self._publish_key = publish_key or ""
         self._auth_keys = None if auth_keys is None else frozenset(auth_keys)
         self.hub = SubscribeHub(store, subscribe)
+        self._names = NameGuard(strict_names)
         self._handlers: dict[str, Callable[[Call], dict[str, Any]]] = {
             "here_now": self._here_now,
             "here_now_global": self._here_now,
@@ -264,6 +272,7 @@ class PresenceResource(Resource):
                 return 200, _encode([self.hub.time()]), path
             self._check_access(call)
             call.uuid = self._check_uuid(call.text("uuid"), call.service)
+            self._names.check(call)
             if call.operation == "subscribe":
                 answer = self._subscribe(call, hold)
                 if isinstance(answer, Deferred):
