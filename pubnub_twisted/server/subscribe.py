@@ -34,6 +34,7 @@ from twisted.internet.interfaces import IDelayedCall
 
 from pubnub_twisted.models import JSONObject
 from pubnub_twisted.protocol import PRESENCE_SUFFIX, timetoken_from_seconds
+from pubnub_twisted.server.presence._wire import interval_meta, presence_meta, presence_payload
 from pubnub_twisted.server.presence.store import PresenceEvent, PresenceStore
 
 __all__ = [
@@ -97,15 +98,26 @@ class SubscribeRequest:
 
 
 class _Event:
-    """One buffered event: a message or a presence payload on one channel."""
+    """One buffered event: a message or a presence payload on one channel.
 
-    __slots__ = ("channel", "payload", "publisher", "timetoken")
+    ``meta`` is the entry's ``u`` (a presence event's ``pn_*`` fields), if any.
+    """
 
-    def __init__(self, timetoken: int, channel: str, payload: object, publisher: str | None):
+    __slots__ = ("channel", "meta", "payload", "publisher", "timetoken")
+
+    def __init__(
+        self,
+        timetoken: int,
+        channel: str,
+        payload: object,
+        publisher: str | None,
+        meta: Body | None = None,
+    ):
         self.timetoken = timetoken
         self.channel = channel
         self.payload = payload
         self.publisher = publisher
+        self.meta = meta
 
 
 class _Poll:
@@ -155,19 +167,12 @@ def _entry(sub_key: str, event: _Event, match: str | None) -> Body:
     entry["p"] = {"t": str(event.timetoken), "r": REGION}
     entry["k"] = sub_key
     entry["c"] = event.channel
+    if event.meta is not None:
+        entry["u"] = event.meta
     entry["d"] = event.payload
     if match is not None:
         entry["b"] = match
     return entry
-
-
-def _presence_payload(event: PresenceEvent) -> Body:
-    payload: Body = {"action": event.action, "timestamp": event.timestamp}
-    if event.state is not None:
-        payload["data"] = event.state
-    payload["uuid"] = event.uuid
-    payload["occupancy"] = event.occupancy
-    return payload
 
 
 def _serialized_size(payload: Body) -> int:
@@ -290,9 +295,14 @@ class SubscribeHub:
         return self._append(sub_key, channel, message, publisher)
 
     def _append(
-        self, sub_key: str, channel: str, payload: object, publisher: str | None = None
+        self,
+        sub_key: str,
+        channel: str,
+        payload: object,
+        publisher: str | None = None,
+        meta: Body | None = None,
     ) -> int:
-        event = _Event(self._tick(), channel, payload, publisher)
+        event = _Event(self._tick(), channel, payload, publisher, meta)
         buffer = self._buffers.get((sub_key, channel))
         if buffer is None:
             buffer = self._buffers[sub_key, channel] = deque(maxlen=self.options.buffer_size)
@@ -461,7 +471,9 @@ class SubscribeHub:
     def _announce(self, event: PresenceEvent) -> None:
         if event.action != "state-change" and self._in_interval_mode(event):
             return
-        self._append(event.sub_key, event.channel + PRESENCE_SUFFIX, _presence_payload(event))
+        payload = presence_payload(event)
+        meta = presence_meta(event.channel, payload)
+        self._append(event.sub_key, event.channel + PRESENCE_SUFFIX, payload, meta=meta)
 
     def _in_interval_mode(self, event: PresenceEvent) -> bool:
         """Whether the event's channel is (now) in interval mode; if so, record the change."""
@@ -495,6 +507,7 @@ class SubscribeHub:
             interval.changes.clear()
             if occupancy <= self.options.announce_max:
                 del self._intervals[sub_key, channel]
-            self._append(sub_key, channel + PRESENCE_SUFFIX, payload)
+            meta = interval_meta(channel, occupancy)
+            self._append(sub_key, channel + PRESENCE_SUFFIX, payload, meta=meta)
         if self._intervals and not self._stopped:
             self._interval_timer = self._clock.callLater(self.options.interval, self._intervals_due)
