@@ -83,7 +83,10 @@ class InMemoryPresence:
     sees each change at once; pass 3.0 to test caching.  Other keyword
     arguments go to :class:`~pubnub_twisted.server.PresenceResource`;
     ``subscribe`` (a :class:`~pubnub_twisted.server.SubscribeOptions`) sets
-    the long-poll hold time, interval mode, debounce and fault modes.
+    the long-poll hold time, interval mode, debounce and fault modes;
+    ``subscribe_keys`` (an allow-list) makes other keys get PubNub's 400
+    ``"Invalid Subscribe Key"``.  Clients use :data:`DEFAULT_SUBSCRIBE_KEY`
+    unless given ``subscribe_key=``.
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class InMemoryPresence:
         publish_key: str | None = None,
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        subscribe_keys: set[str] | None = None,
     ) -> None:
         self.clock = clock or Clock()
         self.store = PresenceStore(self.clock)
@@ -105,6 +109,7 @@ class InMemoryPresence:
             publish_key=publish_key,
             auth_keys=auth_keys,
             subscribe=subscribe,
+            subscribe_keys=subscribe_keys,
         )
         self.agent = RequestTraversalAgent(self.resource)
 
@@ -153,6 +158,7 @@ class LocalPresenceServer:
         publish_key: str | None = None,
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        subscribe_keys: set[str] | None = None,
     ) -> LocalPresenceServer:
         """Listen on 127.0.0.1 (ephemeral port) with the given server options."""
         if reactor is None:
@@ -167,6 +173,7 @@ class LocalPresenceServer:
             publish_key=publish_key,
             auth_keys=auth_keys,
             subscribe=subscribe,
+            subscribe_keys=subscribe_keys,
         )
         assert IReactorTime.providedBy(reactor)
         return cls(server, reactor)

@@ -143,6 +143,7 @@ def listen(
     publish_key: str | None = None,
     auth_keys: Iterable[str] | None = None,
     subscribe: SubscribeOptions | None = None,
+    subscribe_keys: Iterable[str] | None = None,
     backlog: int = DEFAULT_BACKLOG,
 ) -> PresenceServer:
     """Serve a presence server on ``host:port`` (loopback, an ephemeral port by default).
@@ -163,6 +164,7 @@ def listen(
         publish_key=publish_key,
         auth_keys=auth_keys,
         subscribe=subscribe,
+        subscribe_keys=subscribe_keys,
     )
     site = PresenceSite(resource, reactor=clock)
     # Site's annotations do not (yet) say it is a ServerFactory of its channel type.
