@@ -9,6 +9,9 @@ through a Deferred when the poll is held.
 * Every event gets a timetoken (unix time x 10^7 on the store's clock,
   strictly increasing) and goes into a bounded buffer per channel, so a poll
   with an older cursor catches up from there.
+* A presence entry carries ``d`` and ``u`` in the shape PubNub sends today
+  (``precise_timestamp``, ``pn_*`` metadata): see
+  :mod:`pubnub_twisted.server.presence._wire`.
 * A subscribe refreshes the uuid's presence on the data channels it lists
   (directly or through groups, never ``-pnpres`` names) when it is
   processed.  An open poll does not keep a uuid alive: only requests do.
