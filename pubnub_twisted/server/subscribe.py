@@ -30,14 +30,14 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall
 
 from pubnub_twisted.models import JSONObject
 from pubnub_twisted.protocol import PRESENCE_SUFFIX, timetoken_from_seconds
-from pubnub_twisted.server.presence._wire import interval_meta, presence_meta, presence_payload
+from pubnub_twisted.server.presence._wire import presence_meta, presence_payload
 from pubnub_twisted.server.presence.store import PresenceEvent, PresenceStore
 
 __all__ = [
@@ -103,10 +103,12 @@ class SubscribeRequest:
 class _Event:
     """One buffered event: a message or a presence payload on one channel.
 
-    ``meta`` is the entry's ``u`` (a presence event's ``pn_*`` fields), if any.
+    A presence event's entry also has ``u`` (its ``pn_*`` fields), built
+    from the payload when the event is first delivered and kept in ``meta``:
+    events nobody receives (a mass timeout, say) never pay for it.
     """
 
-    __slots__ = ("channel", "meta", "payload", "publisher", "timetoken")
+    __slots__ = ("channel", "meta", "payload", "presence", "publisher", "timetoken")
 
     def __init__(
         self,
@@ -114,13 +116,14 @@ class _Event:
         channel: str,
         payload: object,
         publisher: str | None,
-        meta: Body | None = None,
+        presence: bool = False,
     ):
         self.timetoken = timetoken
         self.channel = channel
         self.payload = payload
         self.publisher = publisher
-        self.meta = meta
+        self.presence = presence
+        self.meta: Body | None = None
 
 
 class _Poll:
@@ -170,7 +173,10 @@ def _entry(sub_key: str, event: _Event, match: str | None) -> Body:
     entry["p"] = {"t": str(event.timetoken), "r": REGION}
     entry["k"] = sub_key
     entry["c"] = event.channel
-    if event.meta is not None:
+    if event.presence:
+        if event.meta is None:
+            channel = event.channel.removesuffix(PRESENCE_SUFFIX)
+            event.meta = presence_meta(channel, cast(Body, event.payload))
         entry["u"] = event.meta
     entry["d"] = event.payload
     if match is not None:
@@ -303,9 +309,9 @@ class SubscribeHub:
         channel: str,
         payload: object,
         publisher: str | None = None,
-        meta: Body | None = None,
+        presence: bool = False,
     ) -> int:
-        event = _Event(self._tick(), channel, payload, publisher, meta)
+        event = _Event(self._tick(), channel, payload, publisher, presence)
         buffer = self._buffers.get((sub_key, channel))
         if buffer is None:
             buffer = self._buffers[sub_key, channel] = deque(maxlen=self.options.buffer_size)
@@ -475,8 +481,7 @@ class SubscribeHub:
         if event.action != "state-change" and self._in_interval_mode(event):
             return
         payload = presence_payload(event)
-        meta = presence_meta(event.channel, payload)
-        self._append(event.sub_key, event.channel + PRESENCE_SUFFIX, payload, meta=meta)
+        self._append(event.sub_key, event.channel + PRESENCE_SUFFIX, payload, presence=True)
 
     def _in_interval_mode(self, event: PresenceEvent) -> bool:
         """Whether the event's channel is (now) in interval mode; if so, record the change."""
@@ -510,7 +515,6 @@ class SubscribeHub:
             interval.changes.clear()
             if occupancy <= self.options.announce_max:
                 del self._intervals[sub_key, channel]
-            meta = interval_meta(channel, occupancy)
-            self._append(sub_key, channel + PRESENCE_SUFFIX, payload, meta=meta)
+            self._append(sub_key, channel + PRESENCE_SUFFIX, payload, presence=True)
         if self._intervals and not self._stopped:
             self._interval_timer = self._clock.callLater(self.options.interval, self._intervals_due)

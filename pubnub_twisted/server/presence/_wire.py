@@ -34,7 +34,7 @@ from typing import Any, Final
 
 from pubnub_twisted.server.presence.store import PresenceEvent
 
-__all__ = ["interval_meta", "presence_meta", "presence_payload"]
+__all__ = ["presence_meta", "presence_payload"]
 
 Body = dict[str, Any]
 
@@ -61,7 +61,18 @@ def presence_payload(event: PresenceEvent) -> Body:
 
 
 def presence_meta(channel: str, payload: Body) -> Body:
-    """The ``u`` of an entry whose ``d`` is ``payload`` (from :func:`presence_payload`)."""
+    """The ``u`` of a presence entry whose ``d`` is ``payload``.
+
+    ``channel`` is the data channel (no ``-pnpres``); ``payload`` an interval
+    payload, or one from :func:`presence_payload`.
+    """
+    if payload["action"] == "interval":
+        return {
+            "pn_action": "interval",
+            "pn_occupancy": payload["occupancy"],
+            "pn_ispresence": _IS_PRESENCE,
+            "pn_channel": channel,
+        }
     meta: Body = {
         "pn_action": payload["action"],
         "pn_uuid": payload["uuid"],
@@ -76,13 +87,3 @@ def presence_meta(channel: str, payload: Body) -> Body:
         for key, value in state.items():
             meta[_STATE_PREFIX + key] = value
     return meta
-
-
-def interval_meta(channel: str, occupancy: int) -> Body:
-    """The ``u`` of an interval entry."""
-    return {
-        "pn_action": "interval",
-        "pn_occupancy": occupancy,
-        "pn_ispresence": _IS_PRESENCE,
-        "pn_channel": channel,
-    }
