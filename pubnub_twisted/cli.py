@@ -488,6 +488,8 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
         )
     except OSError as exc:
         raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+    except ValueError as exc:  # a setting the server refuses (an empty --subscribe-key, say)
+        raise CLIError(str(exc)) from None
     # Announce only once the reactor runs: its SIGINT/SIGTERM handlers are
     # installed by then, so a signal sent right after this line stops it cleanly.
     await deferLater(reactor, 0, lambda: None)

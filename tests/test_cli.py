@@ -303,19 +303,20 @@ class ServeTests(SynchronousTestCase):
         )
 
     def test_bad_flag_value(self) -> None:
-        """A value SubscribeOptions refuses is a one-line error and exit code 1."""
-        child = subprocess.run(
-            [sys.executable, "-m", "pubnub_twisted", "serve", "--port", "0", "--hold-time", "-1"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        self.assertEqual(child.returncode, 1)
-        self.assertEqual(child.stdout, "")
-        self.assertEqual(
-            child.stderr, "pubnub-twisted: error: hold_time and debounce must not be negative\n"
-        )
+        """A value the server refuses is a one-line error and exit code 1, before listening."""
+        for flags, why in [
+            (["--hold-time", "-1"], "hold_time and debounce must not be negative"),
+            (["--subscribe-key", ""], "subscribe_keys must be non-empty strings"),
+        ]:
+            child = subprocess.run(
+                [sys.executable, "-m", "pubnub_twisted", "serve", "--port", "0", *flags],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            self.assertEqual((child.returncode, child.stdout), (1, ""), flags)
+            self.assertEqual(child.stderr, f"pubnub-twisted: error: {why}\n")
 
 
 class ServeFlagTests(SynchronousTestCase):
