@@ -6,6 +6,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IAgent
 
+from pubnub_twisted._presence_timeout import warn_if_short
 from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.endpoints.base import Names
@@ -70,6 +71,7 @@ class PubNub:
         assert reactor is not None
         #: This client's settings (a copy of the configuration it was given).
         self.config = config.copy()
+        warn_if_short(self.config)
         #: The reactor (or clock) this client schedules its timers on.
         self.reactor: IReactorTime = reactor
         self._transport = Transport(self.config, reactor, agent)

@@ -83,7 +83,10 @@ class InMemoryPresence:
     sees each change at once; pass 3.0 to test caching.  Other keyword
     arguments go to :class:`~pubnub_twisted.server.PresenceResource`;
     ``subscribe`` (a :class:`~pubnub_twisted.server.SubscribeOptions`) sets
-    the long-poll hold time, interval mode, debounce and fault modes.
+    the long-poll hold time, interval mode, debounce and fault modes;
+    ``subscribe_keys`` (an allow-list) makes other keys get PubNub's 400
+    ``"Invalid Subscribe Key"``.  Clients use :data:`DEFAULT_SUBSCRIBE_KEY`
+    unless given ``subscribe_key=``.
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class InMemoryPresence:
         publish_key: str | None = None,
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        subscribe_keys: set[str] | None = None,
         strict_names: bool = False,
     ) -> None:
         self.clock = clock or Clock()
@@ -106,6 +110,7 @@ class InMemoryPresence:
             publish_key=publish_key,
             auth_keys=auth_keys,
             subscribe=subscribe,
+            subscribe_keys=subscribe_keys,
             strict_names=strict_names,
         )
         self.agent = RequestTraversalAgent(self.resource)
@@ -155,6 +160,7 @@ class LocalPresenceServer:
         publish_key: str | None = None,
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        subscribe_keys: set[str] | None = None,
         strict_names: bool = False,
     ) -> LocalPresenceServer:
         """Listen on 127.0.0.1 (ephemeral port) with the given server options."""
@@ -170,6 +176,7 @@ class LocalPresenceServer:
             publish_key=publish_key,
             auth_keys=auth_keys,
             subscribe=subscribe,
+            subscribe_keys=subscribe_keys,
             strict_names=strict_names,
         )
         assert IReactorTime.providedBy(reactor)

@@ -49,7 +49,13 @@ class IntervalTests(SubscribeCase):
         self.assertEqual(
             self.actions(watcher),
             [
-                {"action": "join", "timestamp": 1481896370, "uuid": "a", "occupancy": 1},
+                {
+                    "action": "join",
+                    "uuid": "a",
+                    "timestamp": 1481896370,
+                    "precise_timestamp": 1481896370000,
+                    "occupancy": 1,
+                },
                 {
                     "action": "interval",
                     "timestamp": 1481896380,
@@ -102,6 +108,12 @@ class IntervalTests(SubscribeCase):
             [
                 {
                     **presence("ch", "interval", "x", 1, TT0 + 50_000_000),
+                    "u": {
+                        "pn_action": "interval",
+                        "pn_occupancy": 1,
+                        "pn_ispresence": 1,
+                        "pn_channel": "ch",
+                    },
                     "d": {"action": "interval", "timestamp": 1481896375, "occupancy": 1},
                 }
             ],

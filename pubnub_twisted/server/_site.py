@@ -184,6 +184,7 @@ def listen(
     publish_key: str | None = None,
     auth_keys: Iterable[str] | None = None,
     subscribe: SubscribeOptions | None = None,
+    subscribe_keys: Iterable[str] | None = None,
     backlog: int = DEFAULT_BACKLOG,
     strict_names: bool = False,
 ) -> PresenceServer:
@@ -205,6 +206,7 @@ def listen(
         publish_key=publish_key,
         auth_keys=auth_keys,
         subscribe=subscribe,
+        subscribe_keys=subscribe_keys,
         strict_names=strict_names,
     )
     site = PresenceSite(resource, reactor=clock)

@@ -143,7 +143,10 @@ class PresenceResource(Resource):
     body; v1 for a publish by POST, as PubNub's SDK signs) and a ``timestamp`` within
     :data:`~pubnub_twisted.protocol.SIGNATURE_WINDOW` seconds; with
     ``auth_keys`` every request must carry one of them as ``auth``.
-    ``/time/0`` is always open, as PubNub's is.
+    ``/time/0`` is always open, as PubNub's is.  With ``subscribe_keys``
+    (an allow-list) a request for any other subscribe key gets PubNub's
+    answer for an unknown key: 400, ``"Invalid Subscribe Key"``; without it
+    every key is accepted, each its own key space.
 
     ``subscribe`` configures the subscribe long-poll (hold time, catch-up
     buffer, interval mode, debounce, leave on disconnect, fault modes: see
@@ -168,6 +171,7 @@ class PresenceResource(Resource):
         publish_key: str | None = None,
         auth_keys: Iterable[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        subscribe_keys: Iterable[str] | None = None,
         strict_names: bool = False,
     ) -> None:
         Resource.__init__(self)
@@ -180,6 +184,9 @@ class PresenceResource(Resource):
         self._secret_key = secret_key
         self._publish_key = publish_key or ""
         self._auth_keys = None if auth_keys is None else frozenset(auth_keys)
+        self._subscribe_keys = None if subscribe_keys is None else frozenset(subscribe_keys)
+        if self._subscribe_keys is not None and not all(self._subscribe_keys):
+            raise ValueError("subscribe_keys must be non-empty strings")
         self.hub = SubscribeHub(store, subscribe)
         self._names = NameGuard(strict_names)
         self._handlers: dict[str, Callable[[Call], dict[str, Any]]] = {
@@ -270,6 +277,8 @@ class PresenceResource(Resource):
             path = call.path
             if call.operation == "time":
                 return 200, _encode([self.hub.time()]), path
+            if self._subscribe_keys is not None and call.sub_key not in self._subscribe_keys:
+                raise Refusal(400, _shapes.invalid_subscribe_key())
             self._check_access(call)
             call.uuid = self._check_uuid(call.text("uuid"), call.service)
             self._names.check(call)
