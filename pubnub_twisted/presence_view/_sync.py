@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from twisted.internet.defer import CancelledError, Deferred
@@ -35,7 +36,7 @@ from pubnub_twisted.presence_view._snapshot import (
     SnapshotFailed,
     take_snapshot,
 )
-from pubnub_twisted.presence_view._table import Change, PresenceTable
+from pubnub_twisted.presence_view._table import Change, PresenceTable, moves
 
 if TYPE_CHECKING:
     from pubnub_twisted.pubnub import PubNub
@@ -228,20 +229,24 @@ class Synchronizer:
         sync.timer = self._pubnub.reactor.callLater(delay, self._begin, sync)
 
     def _compact(self, scope: str | None) -> None:
-        """Forget the events buffered for ``scope`` (all when None), but the last departures.
+        """Forget the events buffered for ``scope`` (all when None), but each uuid's last move.
 
         The next attempt's snapshot is later than all of them: only why a
-        uuid left is still of use.  So a sync that keeps failing does not
+        uuid left (a leave, a timeout, an interval's list; or that it came
+        back since) is still of use.  So a sync that keeps failing does not
         hoard events.
         """
         kept: list[PNPresenceEventResult] = []
-        departures: dict[tuple[str, str | None], PNPresenceEventResult] = {}
+        last: dict[tuple[str, str], PNPresenceEventResult] = {}
         for event in self._buffer:
             if scope is not None and event.channel != scope:
                 kept.append(event)
-            elif event.event in ("leave", "timeout"):
-                departures[event.channel, event.uuid] = event
-        self._buffer = kept + list(departures.values())
+                continue
+            for reason, uuid in moves(event):
+                last[event.channel, uuid] = replace(
+                    event, event=reason or "join", uuid=uuid, join=None, leave=None, timeout=None
+                )
+        self._buffer = kept + sorted(last.values(), key=lambda event: event.timetoken)
 
     # -- count checks -------------------------------------------------------
 
