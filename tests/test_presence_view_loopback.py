@@ -192,6 +192,7 @@ class ExampleTests(TestCase):
             "+ such_uuid joined ch1 (state {'first': 'Robert', 'last': 'Plant'})",
             "+ myUuid1 joined ch1 (state None)",
             "synced: 3 on ch1",
+            "live: True",
             "~ my-uuid on ch1: state {'mood': 'curious'}",
             "- my-uuid left ch1 (leave)",
             "  now on ch1: myUuid1, such_uuid",
