@@ -188,6 +188,34 @@ class PhaseTests(LivenessCase):
         view.stop()
         self.assertEqual((view.phase, view.live), (P.STOPPED, False))
 
+    def test_made_during_an_outage(self) -> None:
+        """A view made while the loop is reconnecting starts disconnected, not syncing."""
+        self.pubnub.subscribe().channels("room").execute()
+        self.world.settle()
+        self.outage()
+        view = self.pubnub.presence_view(channels="lobby")
+        recorder = LiveRecorder()
+        view.add_listener(recorder)
+        self.assertEqual((view.phase, view.live), (P.DISCONNECTED, False))
+        self.restore()
+        self.world.wait(30)
+        self.assertEqual(recorder.kinds(), ["reconnected", "sync"])
+        self.assertTrue(view.live)
+
+    def test_snapshot_retries_follow_the_schedule(self) -> None:
+        """A failing snapshot is retried by the view's schedule, capped, and never given up."""
+        self.pubnub = self.world.client(request_max_retries=0)  # one request per attempt
+        self.world.agent.refuse = lambda uri: "/v2/presence/" in uri
+        schedule = Reconnection(interval=1.0, maximum_interval=4.0, maximum_retries=1, jitter=0)
+        view = self.pubnub.presence_view(channels="lobby", reconnection=schedule)
+        self.world.wait(60)
+        # 1, 4, 4, ... seconds apart (past its retries a finite schedule keeps its longest delay)
+        self.assertEqual(self.world.agent.count("/v2/presence/"), 2 + (60 - 1) // 4)
+        self.assertEqual(view.phase, P.SYNCING)
+        self.world.agent.refuse = lambda uri: False
+        self.world.wait(4)
+        self.assertTrue(view.live)
+
     def test_refresh_stays_live(self) -> None:
         """A refresh of one channel (interval mode) does not make the view untrusted."""
         self.world = World(announce_max=1, interval=10)

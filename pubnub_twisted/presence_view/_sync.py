@@ -10,8 +10,9 @@
   answer older than ``T0`` would undo what the events after it did.  So a
   sync never reads a here_now the view read (or may have had read) less
   than 3 s before: it waits.
-* A failed sync is logged and tried again, backing off as the subscribe
-  loop does.
+* A failed sync is logged and tried again, backing off by the view's
+  reconnection schedule (without jitter), and never giving up: the
+  connection may be fine while here_now fails.
 * **Count checks**: join, leave, timeout and interval events carry the
   channel's occupancy; a channel whose count still differs from it
   :data:`CHECK_DELAY` seconds later (a here_now page read while the channel
@@ -37,6 +38,7 @@ from pubnub_twisted.presence_view._snapshot import (
     take_snapshot,
 )
 from pubnub_twisted.presence_view._table import Change, PresenceTable, moves
+from pubnub_twisted.pubsub.reconnect import Reconnection
 
 if TYPE_CHECKING:
     from pubnub_twisted.pubnub import PubNub
@@ -95,6 +97,7 @@ class Synchronizer:
         changed: Callable[[list[Change]], object],
         synced: Callable[[], object],
         client_stopped: Callable[[], object],
+        retry: Reconnection,
     ) -> None:
         self._pubnub = pubnub
         self._query = query
@@ -102,6 +105,7 @@ class Synchronizer:
         self._changed = changed
         self._synced = synced
         self._client_stopped = client_stopped
+        self._retry = retry
         self._buffer: list[PNPresenceEventResult] = []
         self._full: _Sync | None = _Sync(query, None)  # not started: waits for the subscription
         self._partial: dict[str, _Sync] = {}
@@ -210,11 +214,10 @@ class Synchronizer:
             self._client_stopped()
             return
         sync.attempt += 1
-        config = self._pubnub.config
-        delay = min(
-            config.maximum_reconnection_interval,
-            config.reconnection_interval * 2 ** min(sync.attempt - 1, 16),
-        )
+        # The view's schedule, jitter aside; past a finite one's end, its longest delay.
+        delay = self._retry.base_delay(sync.attempt)
+        if delay is None:
+            delay = self._retry.maximum_interval
         what = "the snapshot" if sync.channel is None else f"the refresh of {sync.channel!r}"
         if failure.check(SnapshotFailed):
             _log.warn(

@@ -212,6 +212,7 @@ class PresenceView:
             changed=self._notifier.tell,
             synced=self._synced,
             client_stopped=lambda: self._end(Failure(CancelledError("client stopped")), False),
+            retry=reconnection,
         )
         self._events = _Events(self)
         self._waiters: list[Deferred[None]] = []
@@ -221,6 +222,8 @@ class PresenceView:
         self._phase = PresenceViewPhase.SYNCING
         self._ended: Failure | None = None
         self._hold = pubnub._subscription.hold_reconnection(reconnection, self._ran_out)
+        if pubnub._subscription.reconnecting:
+            self._phase = PresenceViewPhase.DISCONNECTED  # no status will say so
         self._start()
 
     # -- reading ------------------------------------------------------------
@@ -269,7 +272,10 @@ class PresenceView:
 
         If the view ends first it fails: ``CancelledError`` after
         :meth:`stop` or the client's ``stop()`` (or ``unsubscribe_all()``),
-        ``PubNubException`` when access is denied.
+        ``PubNubException`` when access is denied.  Pending ones also fail
+        with the ``PubNubException`` when the view gives up (a finite
+        ``reconnection`` ran out); one asked for after that waits for the
+        view to come back.
         """
         if self._first_done:
             return succeed(None)

@@ -219,6 +219,11 @@ class SubscriptionManager:
             if not self._subscriptions.is_empty():
                 self._resume()
 
+    @property
+    def reconnecting(self) -> bool:
+        """True between a failed poll and the next good one (or giving up)."""
+        return self._phase is _Phase.RECONNECTING
+
     def hold_reconnection(
         self, reconnection: Reconnection, gave_up: Callable[[PubNubException], object]
     ) -> ReconnectionHold:
