@@ -29,7 +29,7 @@ from pubnub_twisted.protocol import (
     MAX_URL_LENGTH,
     MAX_UUID_LENGTH,
     SIGNATURE_WINDOW,
-    sign,
+    request_signature,
 )
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
 from pubnub_twisted.server.presence import _shapes
@@ -138,7 +138,8 @@ class PresenceResource(Resource):
     ``here_now_cache``: seconds a here_now answer is reused for an identical
     query (PubNub: 3; 0 turns caching off).  Access control is off unless
     configured: with ``secret_key`` (which needs ``publish_key``) every
-    request must carry a valid v2 ``signature`` and a ``timestamp`` within
+    request must carry a valid ``signature`` (v2 over method, path, query and
+    body; v1 for a publish by POST, as PubNub's SDK signs) and a ``timestamp`` within
     :data:`~pubnub_twisted.protocol.SIGNATURE_WINDOW` seconds; with
     ``auth_keys`` every request must carry one of them as ``auth``.
     ``/time/0`` is always open, as PubNub's is.
@@ -202,7 +203,8 @@ class PresenceResource(Resource):
 
     def render(self, request: Request) -> bytes | int:
         """Answer one request (every method: non-GET gets 405); a held poll answers later."""
-        status, body, path = self._answer(request.method, request.uri, hold=True)
+        content = b"" if request.content is None else request.content.read()
+        status, body, path = self._answer(request.method, request.uri, hold=True, body=content)
         if not isinstance(body, Deferred):
             self._head(request, status, path)
             return body
@@ -235,18 +237,19 @@ class PresenceResource(Resource):
             status=status,
         )
 
-    def respond(self, method: bytes, uri: bytes) -> tuple[int, bytes, str]:
+    def respond(self, method: bytes, uri: bytes, body: bytes = b"") -> tuple[int, bytes, str]:
         """The status and body for a request, and its path (for logs: no query).
 
         Nothing waits here: a subscribe poll with nothing to deliver is
-        answered at once, as its hold time would end it.
+        answered at once, as its hold time would end it.  ``body`` is the
+        request body (a signature covers it).
         """
-        status, body, path = self._answer(method, uri, hold=False)
-        assert not isinstance(body, Deferred)  # without a hold nothing waits
-        return status, body, path
+        status, answer, path = self._answer(method, uri, hold=False, body=body)
+        assert not isinstance(answer, Deferred)  # without a hold nothing waits
+        return status, answer, path
 
     def _answer(
-        self, method: bytes, uri: bytes, *, hold: bool
+        self, method: bytes, uri: bytes, *, hold: bool, body: bytes = b""
     ) -> tuple[int, bytes | Deferred[bytes], str]:
         path = uri.partition(b"?")[0].decode("utf-8", "replace")
         try:
@@ -255,6 +258,7 @@ class PresenceResource(Resource):
             if len(uri) > MAX_URL_LENGTH:
                 raise Refusal(414, _shapes.error(414, "Request URI Too Long"))
             call = route(parse(uri))
+            call.method, call.body = method.decode("ascii", "replace").upper(), body
             path = call.path
             if call.operation == "time":
                 return 200, _encode([self.hub.time()]), path
@@ -292,7 +296,15 @@ class PresenceResource(Resource):
             raise refuse("Signature does not match")
         if abs(timestamp - self.store.clock.seconds()) > SIGNATURE_WINDOW:
             raise refuse("Request timestamp out of range")
-        expected = sign(secret_key, self._publish_key, call.path, call.decoded_params())
+        expected = request_signature(
+            secret_key,
+            publish_key=self._publish_key,
+            subscribe_key=call.sub_key,
+            method=call.method,
+            path=call.path,
+            pairs=call.decoded_params(),
+            body=call.body,
+        )
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise refuse("Signature does not match")
 
