@@ -35,8 +35,9 @@ from pubnub_twisted.models import (
     PNWhereNowResult,
 )
 from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult, PNTimeResponse
-from pubnub_twisted.presence_view import PresenceView, PresenceViewListener
+from pubnub_twisted.presence_view import PresenceView, PresenceViewListener, PresenceViewPhase
 from pubnub_twisted.pubnub import PubNub, PubNubTwisted
+from pubnub_twisted.pubsub.reconnect import Reconnection
 
 __all__ = [
     "PNChannelGroupsAddChannelResult",
@@ -64,9 +65,11 @@ __all__ = [
     "PNWhereNowResult",
     "PresenceView",
     "PresenceViewListener",
+    "PresenceViewPhase",
     "PubNub",
     "PubNubException",
     "PubNubTwisted",
+    "Reconnection",
     "SubscribeCallback",
     "__version__",
 ]

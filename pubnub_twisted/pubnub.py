@@ -32,6 +32,7 @@ from pubnub_twisted.pubsub import (
     TrackedSetState,
     UnsubscribeBuilder,
 )
+from pubnub_twisted.pubsub.reconnect import Reconnection
 from pubnub_twisted.transport import Transport
 
 __all__ = ["PubNub", "PubNubTwisted"]
@@ -233,6 +234,7 @@ class PubNub:
         channels: Names | None = None,
         channel_groups: Names | None = None,
         grace: float = 0.0,
+        reconnection: Reconnection | None = None,
     ) -> PresenceView:
         """A live local view of who is present on channels and groups, with their state.
 
@@ -241,9 +243,17 @@ class PubNub:
         ``view.add_listener(...)``; ``view.stop()`` when done.  The view
         observes presence (``-pnpres``) without being counted as present.
         ``grace`` (seconds) hides a leave followed soon by a join from its
-        notifications.  See :class:`~pubnub_twisted.PresenceView`.
+        notifications.  ``reconnection`` (a :class:`~pubnub_twisted.Reconnection`)
+        is how the view keeps the subscribe loop reconnecting; by default it
+        never gives up.  See :class:`~pubnub_twisted.PresenceView`.
         """
-        return PresenceView(self, channels=channels, channel_groups=channel_groups, grace=grace)
+        return PresenceView(
+            self,
+            channels=channels,
+            channel_groups=channel_groups,
+            grace=grace,
+            reconnection=reconnection,
+        )
 
     # -- lifecycle ------------------------------------------------------------
 
