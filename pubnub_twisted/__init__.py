@@ -12,7 +12,7 @@ Quick look::
 """
 
 from pubnub_twisted._version import __version__
-from pubnub_twisted.callbacks import SubscribeCallback
+from pubnub_twisted.callbacks import SubscribeCallback, SubscribeListener
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
 from pubnub_twisted.errors import PubNubException
@@ -71,5 +71,6 @@ __all__ = [
     "PubNubTwisted",
     "Reconnection",
     "SubscribeCallback",
+    "SubscribeListener",
     "__version__",
 ]
