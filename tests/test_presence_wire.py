@@ -234,20 +234,37 @@ class WireShapeTests(SubscribeCase):
         self.assertConsistent(join)
 
     def test_interval(self) -> None:
-        """An interval entry's ``u`` has no uuid and no times; its ``d`` no precise_timestamp."""
+        """An interval entry carries u and precise_timestamp like every other action, no uuid.
+
+        The issue asks for both fields on every action; the one recorded interval
+        (Dart fixtures, apparently edited) lacks the times, and a client reading
+        that shape ignores the extra keys.
+        """
         self.serve(SubscribeOptions(announce_max=0, interval=10, presence_deltas=True))
         self.watcher = self.handshake("ch-pnpres", "watcher")
         self.handshake("ch", "a")
-        self.clock.advance(10)
+        self.clock.advance(10.5)
         (interval,) = self.entries()
         self.assertEqual(interval["d"]["join"], ["a"])
         self.assertEqual(
-            list(interval["u"]), ["pn_action", "pn_occupancy", "pn_ispresence", "pn_channel"]
+            list(interval["u"]),
+            [
+                "pn_action",
+                "pn_timestamp",
+                "pn_precise_timestamp",
+                "pn_occupancy",
+                "pn_ispresence",
+                "pn_channel",
+            ],
         )
-        self.assertEqual(sorted(interval["u"]), sorted(RECORDED_INTERVAL["u"]))
+        self.assertLessEqual(set(RECORDED_INTERVAL["u"]), set(interval["u"]))
         self.assertEqual(list(interval), list(RECORDED_INTERVAL))
-        self.assertEqual(shape(interval["u"]), shape(RECORDED_INTERVAL["u"]))
-        self.assertNotIn("precise_timestamp", interval["d"])
+        self.assertNotIn("uuid", interval["d"])
+        self.assertEqual(interval["d"]["precise_timestamp"] // 1000, interval["d"]["timestamp"])
+        self.assertEqual(
+            (interval["u"]["pn_timestamp"], interval["u"]["pn_precise_timestamp"]),
+            (interval["d"]["timestamp"], interval["d"]["precise_timestamp"]),
+        )
         self.assertConsistent(interval)
 
     def test_messages_have_no_presence_meta(self) -> None:

@@ -59,11 +59,18 @@ class IntervalTests(SubscribeCase):
                 {
                     "action": "interval",
                     "timestamp": 1481896380,
+                    "precise_timestamp": 1481896380000,
                     "occupancy": 2,
                     "join": ["b", "c"],
                     "leave": ["a"],
                 },
-                {"action": "interval", "timestamp": 1481896390, "occupancy": 1, "timeout": ["c"]},
+                {
+                    "action": "interval",
+                    "timestamp": 1481896390,
+                    "precise_timestamp": 1481896390000,
+                    "occupancy": 1,
+                    "timeout": ["c"],
+                },
             ],
         )
 
@@ -91,8 +98,19 @@ class IntervalTests(SubscribeCase):
         self.assertEqual(
             intervals,
             [
-                {"action": "interval", "timestamp": 1481896380, "occupancy": 3, "join": ["c"]},
-                {"action": "interval", "timestamp": 1481896390, "occupancy": 3},
+                {
+                    "action": "interval",
+                    "timestamp": 1481896380,
+                    "precise_timestamp": 1481896380000,
+                    "occupancy": 3,
+                    "join": ["c"],
+                },
+                {
+                    "action": "interval",
+                    "timestamp": 1481896390,
+                    "precise_timestamp": 1481896390000,
+                    "occupancy": 3,
+                },
             ],
         )
 
@@ -110,11 +128,18 @@ class IntervalTests(SubscribeCase):
                     **presence("ch", "interval", "x", 1, TT0 + 50_000_000),
                     "u": {
                         "pn_action": "interval",
+                        "pn_timestamp": 1481896375,
+                        "pn_precise_timestamp": 1481896375000,
                         "pn_occupancy": 1,
                         "pn_ispresence": 1,
                         "pn_channel": "ch",
                     },
-                    "d": {"action": "interval", "timestamp": 1481896375, "occupancy": 1},
+                    "d": {
+                        "action": "interval",
+                        "timestamp": 1481896375,
+                        "precise_timestamp": 1481896375000,
+                        "occupancy": 1,
+                    },
                 }
             ],
         )
@@ -133,6 +158,7 @@ class IntervalTests(SubscribeCase):
             {
                 "action": "interval",
                 "timestamp": 1481896380,
+                "precise_timestamp": 1481896380000,
                 "occupancy": 400,
                 "here_now_refresh": True,
             },

@@ -502,10 +502,15 @@ class SubscribeHub:
     def _intervals_due(self) -> None:
         """One ``interval`` event per channel in interval mode; quiet channels leave the mode."""
         self._interval_timer = None
-        timestamp = int(self._clock.seconds())
+        precise = int(self._clock.seconds() * 1000)
         for (sub_key, channel), interval in list(self._intervals.items()):
             occupancy = self.store.occupancy(sub_key, channel)
-            payload: Body = {"action": "interval", "timestamp": timestamp, "occupancy": occupancy}
+            payload: Body = {
+                "action": "interval",
+                "timestamp": precise // 1000,
+                "precise_timestamp": precise,
+                "occupancy": occupancy,
+            }
             if self.options.presence_deltas:
                 payload.update(interval.deltas())
                 if _serialized_size(payload) > MAX_INTERVAL_PAYLOAD:

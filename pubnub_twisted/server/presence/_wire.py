@@ -18,9 +18,13 @@ expressions see).  The shapes follow PubNub's recorded answers:
   ``pn_state_<key>`` per top-level key of that state.  A join that brings
   state carries ``data`` too; its ``u`` is built the same way (no recording
   of that case was found).
-* interval (the same Dart fixtures): ``u`` has only ``pn_action``,
-  ``pn_channel``, ``pn_ispresence`` and ``pn_occupancy``; ``d`` has no
-  ``uuid`` and no ``precise_timestamp``.
+* interval: the one recording found (the same Dart fixtures, with placeholder
+  uuids and a round timetoken: it looks edited) has only ``pn_action``,
+  ``pn_channel``, ``pn_ispresence`` and ``pn_occupancy`` in ``u``, and no
+  ``precise_timestamp`` in ``d``.  We add ``precise_timestamp`` to ``d`` and
+  ``pn_timestamp``/``pn_precise_timestamp`` to ``u`` as on every other
+  action: a client reading the older shape ignores them, and one that
+  expects them (as on joins and leaves) finds them.  ``d`` has no ``uuid``.
 
 ``timestamp`` is unix seconds, ``precise_timestamp`` unix milliseconds of
 the same instant (``timestamp == precise_timestamp // 1000``).  Entries
@@ -69,6 +73,8 @@ def presence_meta(channel: str, payload: Body) -> Body:
     if payload["action"] == "interval":
         return {
             "pn_action": "interval",
+            "pn_timestamp": payload["timestamp"],
+            "pn_precise_timestamp": payload["precise_timestamp"],
             "pn_occupancy": payload["occupancy"],
             "pn_ispresence": _IS_PRESENCE,
             "pn_channel": channel,
