@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -10,8 +11,10 @@ from twisted.internet.interfaces import IListeningPort, IReactorTCP, IReactorTim
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel, Request
+from twisted.web.resource import IResource
 from twisted.web.server import Site
 
+from pubnub_twisted.server.dashboard import Dashboard, needs_token
 from pubnub_twisted.server.presence.store import PresenceStore
 from pubnub_twisted.server.resource import PresenceResource
 from pubnub_twisted.server.subscribe import SubscribeOptions
@@ -89,15 +92,33 @@ class PresenceSite(Site):
 
     It writes no access log of its own (the resource logs each request
     through ``twisted.logger``), and :meth:`close_connections` ends the
-    keep-alive connections that outlive ``stopListening``.
+    keep-alive connections that outlive ``stopListening``.  With a
+    ``dashboard``, requests for ``/`` and ``/_dashboard/...`` go to it and
+    every other path to the presence resource, which stays a leaf of its own.
     """
 
     noisy = False
     protocol = _PresenceChannel  # type: ignore[assignment]
 
-    def __init__(self, resource: PresenceResource, reactor: IReactorTime | None = None) -> None:
+    def __init__(
+        self,
+        resource: PresenceResource,
+        reactor: IReactorTime | None = None,
+        dashboard: Dashboard | None = None,
+    ) -> None:
         Site.__init__(self, resource, reactor=reactor)
+        self.dashboard = dashboard
         self._channels: dict[_PresenceChannel, list[Deferred[None]]] = {}
+
+    def getResourceFor(self, request: Request) -> IResource:
+        """The dashboard for its own paths, else the presence resource."""
+        dashboard = self.dashboard
+        if dashboard is not None and dashboard.claims(request.path):
+            request.site = self  # type: ignore[attr-defined]
+            request.sitepath = list(request.prepath or ())  # type: ignore[attr-defined]
+            return dashboard
+        resource: IResource = Site.getResourceFor(self, request)
+        return resource
 
     def log(self, request: Request) -> None:
         """No access log (see the class docstring)."""
@@ -129,6 +150,19 @@ class PresenceServer:
     site: PresenceSite
     store: PresenceStore
     owns_store: bool = field(default=True, repr=False)
+
+    @property
+    def dashboard(self) -> Dashboard | None:
+        """The dashboard served at ``/`` (``None`` when it is off)."""
+        return self.site.dashboard
+
+    @property
+    def dashboard_url(self) -> str | None:
+        """The dashboard's address, with ``?token=`` when it needs one (``None``: off)."""
+        dashboard = self.site.dashboard
+        if dashboard is None:
+            return None
+        return f"{self.url}/" + ("" if dashboard.token is None else f"?token={dashboard.token}")
 
     @property
     def resource(self) -> PresenceResource:
@@ -166,6 +200,8 @@ class PresenceServer:
 
     def stop(self) -> Deferred[None]:
         """Stop listening, answer held polls, close connections, stop the store if it made it."""
+        if self.site.dashboard is not None:
+            self.site.dashboard.stop()
         self.resource.stop()
         if self.owns_store:
             self.store.stop()
@@ -187,6 +223,8 @@ def listen(
     subscribe_keys: Iterable[str] | None = None,
     backlog: int = DEFAULT_BACKLOG,
     strict_names: bool = False,
+    dashboard: bool = False,
+    dashboard_token: str | None = None,
 ) -> PresenceServer:
     """Serve a presence server on ``host:port`` (loopback, an ephemeral port by default).
 
@@ -194,6 +232,13 @@ def listen(
     clock; ``backlog`` is the listen queue (Twisted's default of 50 makes
     the 51st simultaneous connect wait a second for a SYN retry); the other
     options are :class:`PresenceResource`'s.
+
+    ``dashboard`` also serves the live dashboard at ``/`` (off by default:
+    an embedded test server needs no extra paths or timers; ``serve`` turns
+    it on).  On a loopback ``host`` it is open; on any other it needs a
+    token, ``dashboard_token`` or else a random one, found in
+    :attr:`PresenceServer.dashboard_url`.  Giving ``dashboard_token``
+    requires it on loopback too.
     """
     clock = IReactorTime(reactor)
     owns_store = store is None
@@ -209,7 +254,12 @@ def listen(
         subscribe_keys=subscribe_keys,
         strict_names=strict_names,
     )
-    site = PresenceSite(resource, reactor=clock)
+    board = None
+    if dashboard:
+        if dashboard_token is None and needs_token(host):
+            dashboard_token = secrets.token_urlsafe(24)
+        board = Dashboard(resource, token=dashboard_token)
+    site = PresenceSite(resource, reactor=clock, dashboard=board)
     # Site's annotations do not (yet) say it is a ServerFactory of its channel type.
     listening_port = reactor.listenTCP(
         port,

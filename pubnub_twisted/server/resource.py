@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -188,6 +189,8 @@ class PresenceResource(Resource):
         if self._subscribe_keys is not None and not all(self._subscribe_keys):
             raise ValueError("subscribe_keys must be non-empty strings")
         self.hub = SubscribeHub(store, subscribe)
+        #: Requests answered per route kind (``here_now``, ``heartbeat``, ``subscribe``...).
+        self.request_counts: Counter[str] = Counter()
         self._names = NameGuard(strict_names)
         self._handlers: dict[str, Callable[[Call], dict[str, Any]]] = {
             "here_now": self._here_now,
@@ -273,6 +276,7 @@ class PresenceResource(Resource):
             if len(uri) > MAX_URL_LENGTH:
                 raise Refusal(414, _shapes.error(414, "Request URI Too Long"))
             call = route(parse(uri))
+            self.request_counts[call.operation] += 1
             call.method, call.body = method.decode("ascii", "replace").upper(), body
             path = call.path
             if call.operation == "time":
