@@ -260,11 +260,16 @@ def listen(
             dashboard_token = secrets.token_urlsafe(24)
         board = Dashboard(resource, token=dashboard_token)
     site = PresenceSite(resource, reactor=clock, dashboard=board)
-    # Site's annotations do not (yet) say it is a ServerFactory of its channel type.
-    listening_port = reactor.listenTCP(
-        port,
-        site,  # type: ignore[arg-type]
-        backlog=backlog,
-        interface=host,
-    )
+    try:
+        # Site's annotations do not (yet) say it is a ServerFactory of its channel type.
+        listening_port = reactor.listenTCP(
+            port,
+            site,  # type: ignore[arg-type]
+            backlog=backlog,
+            interface=host,
+        )
+    except BaseException:
+        if board is not None:
+            board.stop()  # a given store must not keep feeding a dashboard nobody serves
+        raise
     return PresenceServer(listening_port, site, store, owns_store)
