@@ -42,7 +42,7 @@ def _missing() -> str | None:
     return None
 
 
-def _start_browser() -> tuple[Any, str]:
+def start_browser() -> tuple[Any, str]:
     """A headless Chromium and its fresh profile directory (blocking: call it in a thread)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -67,7 +67,7 @@ def _start_browser() -> tuple[Any, str]:
     return webdriver.Chrome(options=options, service=service), profile
 
 
-def _quit(driver: Any, profile: str) -> None:
+def quit_browser(driver: Any, profile: str) -> None:
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
 
@@ -98,9 +98,9 @@ class BrowserTestCase(TestCase):
 
         def started(browser: tuple[Any, str]) -> None:
             self.driver = browser[0]
-            self.addCleanup(lambda: deferToThread(_quit, *browser))
+            self.addCleanup(lambda: deferToThread(quit_browser, *browser))
 
-        return deferToThread(_start_browser).addCallback(started)
+        return deferToThread(start_browser).addCallback(started)
 
     def serve(self, **options: Any) -> PresenceServer:
         server = listen(reactor, dashboard=True, here_now_cache=0, **options)

@@ -200,7 +200,7 @@ function eventRow(event) {
     const parts = ["join", "leave", "timeout"].filter((a) => a in event).map((a) => `${a} ${event[a]}`);
     if (parts.length) li.append(" ", parts.join(", "));
   }
-  if (event.state !== undefined) li.append(el("pre", {}, pretty(event.state)));
+  if (event.state !== undefined) li.append(el("code", { class: "state" }, JSON.stringify(event.state)));
   if (event.message !== undefined) li.append(el("pre", {}, event.message));
   li.hidden = !matches(event);
   li.event = event;
