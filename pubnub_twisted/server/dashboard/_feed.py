@@ -178,11 +178,13 @@ class DashboardFeed:
         self._log.append(entry)
         if not self._streams:
             return
-        if len(self._events) < self._batch_max:
-            self._events.append(entry)
+        events = self._events
+        if len(events) < self._batch_max:
+            events.append(entry)
+            if len(events) == 1:  # the first of a batch brings the flush forward
+                self._schedule(self.flush_interval)
         else:
             self._dropped += 1
-        self._schedule(self.flush_interval)
 
     def _on_presence(self, event: PresenceEvent) -> None:
         self._record(event.sub_key, event.channel, event.occupancy)

@@ -5,6 +5,7 @@
 
 const API = "/_dashboard/api/";
 const LOG_MAX = 300; // event rows kept on the page
+const LOG_BURST = 60; // event rows added per batch at most
 const PAGE = 100; // occupants listed for the chosen channel
 const W = 120, H = 22; // sparkline size
 const $ = (id) => document.getElementById(id);
@@ -28,7 +29,15 @@ const view = {
   where: null, groups: new Map(), requests: new Map(), total: 0,
 };
 let queue = [], frame = 0;
-const dirty = new Set();
+const dirty = new Set(); // channels whose row must be redrawn, once it is on screen
+const onScreen = new Set(); // channel rows in (or near) the viewport
+const watcher = new IntersectionObserver((changes) => {
+  for (const change of changes) {
+    const entry = change.target.entry;
+    if (change.isIntersecting) { onScreen.add(entry); if (dirty.has(entry)) later(); }
+    else onScreen.delete(entry);
+  }
+}, { rootMargin: "200px" });
 
 // -- time and text --------------------------------------------------------
 
@@ -69,6 +78,8 @@ function channelRow(entry) {
   const row = el("tr", { "data-channel": entry.name }, el("td", { class: "name" }, entry.name),
     el("td", { class: "num occupancy" }), el("td", {}, spark()));
   row.addEventListener("click", () => choose(entry.name));
+  row.entry = entry;
+  watcher.observe(row);
   row.hidden = !entry.name.includes(view.filter);
   row.setAttribute("aria-selected", String(entry.name === view.chosen));
   return row;
@@ -117,6 +128,8 @@ function showKey(subKey) {
   view.subKey = subKey;
   $("sub-key").value = subKey;
   const body = $("channels").tBodies[0];
+  for (const row of body.rows) watcher.unobserve(row);
+  onScreen.clear();
   body.replaceChildren();
   view.order = [];
   view.total = 0;
@@ -215,7 +228,8 @@ function renderLog() {
 function logEvents(events) {
   view.log.push(...events);
   if (view.log.length > 2 * LOG_MAX) view.log.splice(0, view.log.length - LOG_MAX);
-  const mine = events.filter((e) => e.sub_key === view.subKey).slice(-LOG_MAX);
+  // Rows scroll by faster than anyone reads under a burst: show the newest LOG_BURST of it.
+  const mine = events.filter((e) => e.sub_key === view.subKey).slice(-LOG_BURST);
   if (!mine.length) return;
   const fragment = document.createDocumentFragment();
   for (let i = mine.length - 1; i >= 0; i--) fragment.append(eventRow(mine[i]));
@@ -336,8 +350,10 @@ function draw() {
   const batches = queue;
   queue = [];
   for (const batch of batches) apply(batch);
-  for (const entry of dirty) if (entry.row) drawSpark(entry);
-  dirty.clear();
+  for (const entry of dirty) {
+    if (!entry.row) dirty.delete(entry);
+    else if (onScreen.has(entry)) { drawSpark(entry); dirty.delete(entry); }
+  }
   $("channel-count").textContent = `(${view.order.length})`;
   $("totals").textContent = `${view.order.length} channels · ${view.total} present`;
 }
