@@ -111,14 +111,16 @@ class PubNub:
         channels: Names | None = None,
         channel_groups: Names | None = None,
         state: JSONObject | None = None,
+        uuid: str | None = None,
     ) -> SetState:
         """Set this client's state: ``set_state().channels("a").state({"k": 1}).deferred()``.
 
         For channels this client is subscribed to, heartbeats carry the
-        state from then on (so the service keeps it).
+        state from then on (so the service keeps it).  ``uuid`` sets another
+        user's state (the service must allow it: secret key or token).
         """
         return TrackedSetState(self, self._subscription)._configure(
-            channels=channels, channel_groups=channel_groups, state=state
+            channels=channels, channel_groups=channel_groups, state=state, uuid=uuid
         )
 
     def get_state(
@@ -140,18 +142,32 @@ class PubNub:
         channel_groups: Names | None = None,
         state: dict[str, JSONObject] | None = None,
         presence_timeout: int | None = None,
+        uuid: str | None = None,
     ) -> Heartbeat:
-        """Announce this client: ``heartbeat().channels("a").deferred()``."""
+        """Announce this client: ``heartbeat().channels("a").deferred()``.
+
+        ``uuid`` announces another user instead (the service must allow it).
+        """
         return Heartbeat(self)._configure(
             channels=channels,
             channel_groups=channel_groups,
             state=state,
             presence_timeout=presence_timeout,
+            uuid=uuid,
         )
 
-    def leave(self, *, channels: Names | None = None, channel_groups: Names | None = None) -> Leave:
-        """Leave channels and groups: ``leave().channels("a").deferred()``."""
-        return Leave(self)._configure(channels=channels, channel_groups=channel_groups)
+    def leave(
+        self,
+        *,
+        channels: Names | None = None,
+        channel_groups: Names | None = None,
+        uuid: str | None = None,
+    ) -> Leave:
+        """Leave channels and groups: ``leave().channels("a").deferred()``.
+
+        ``uuid`` makes another user leave (the service must allow it).
+        """
+        return Leave(self)._configure(channels=channels, channel_groups=channel_groups, uuid=uuid)
 
     # -- channel groups ---------------------------------------------------------
 
