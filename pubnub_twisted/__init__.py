@@ -16,6 +16,7 @@ from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
 from pubnub_twisted.errors import PubNubException
+from pubnub_twisted.keeper import KeptMember, PresenceKeeper, PresenceKeeperListener
 from pubnub_twisted.models import (
     PNChannelGroupsAddChannelResult,
     PNChannelGroupsListResult,
@@ -39,6 +40,7 @@ from pubnub_twisted.presence_view import PresenceView, PresenceViewListener
 from pubnub_twisted.pubnub import PubNub, PubNubTwisted
 
 __all__ = [
+    "KeptMember",
     "PNChannelGroupsAddChannelResult",
     "PNChannelGroupsListResult",
     "PNChannelGroupsRemoveChannelResult",
@@ -62,6 +64,8 @@ __all__ = [
     "PNStatusCategory",
     "PNTimeResponse",
     "PNWhereNowResult",
+    "PresenceKeeper",
+    "PresenceKeeperListener",
     "PresenceView",
     "PresenceViewListener",
     "PubNub",
