@@ -44,6 +44,7 @@ from pubnub_twisted.server import (
     SubscribeOptions,
     listen,
 )
+from pubnub_twisted.server._site import _PresenceChannel
 
 __all__ = [
     "DEFAULT_PUBLISH_KEY",
@@ -107,6 +108,9 @@ class InMemoryPresence:
             subscribe=subscribe,
         )
         self.agent = RequestTraversalAgent(self.resource)
+        # Room for URLs up to PubNub's 32 KiB, as the listening server has
+        # (Twisted's HTTP server stops at 16 KiB).
+        self.agent._serverFactory.protocol = _PresenceChannel  # type: ignore[method-assign,assignment]
 
     def config(self, uuid: str = "test-user", **overrides: Any) -> PNConfiguration:
         """A configuration for a client of this server (overrides are config fields)."""

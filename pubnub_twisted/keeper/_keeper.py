@@ -150,6 +150,9 @@ class PresenceKeeper:
         self._listeners: list[PresenceKeeperListener] = []
         self._stopped = False
         self._rng: Callable[[], float] = random.random
+        # Time an attempt may take: a member with less left than this before
+        # it would time out is in danger (listeners hear of it).
+        self._margin = min(config.non_subscribe_request_timeout, timeout / 4)
 
     # -- public ------------------------------------------------------------
 
@@ -399,6 +402,7 @@ class PresenceKeeper:
     ) -> None:
         member._lapse_at = sent_at + self.presence_timeout
         member._failures = 0
+        member._refusal = None
         if not member._present:
             member._present = True
             present, member._present_waiters = member._present_waiters, None
@@ -415,7 +419,7 @@ class PresenceKeeper:
     ) -> None:
         refused = _refused(status)
         if refused:
-            exc = _exception(status)
+            exc = member._refusal = _exception(status)
             present, member._present_waiters = member._present_waiters, None
             for d in [*(present or ()), *(waiters or ())]:
                 d.errback(Failure(exc))
@@ -427,12 +431,12 @@ class PresenceKeeper:
         remaining = member._lapse_at - now
         backoff = min(2.0 ** (member._failures - 1), self.heartbeat_interval)
         backoff *= 0.5 + self._rng() / 2
-        deadline = self._pubnub.config.non_subscribe_request_timeout
+        margin = self._margin
         if remaining > 0:
-            delay = max(_MIN_RETRY, min(backoff, (remaining - deadline) / 2))
+            delay = max(_MIN_RETRY, min(backoff, (remaining - margin) / 2))
         else:
             delay = max(_MIN_RETRY, backoff)
-        if not member._failing and (refused or now + delay + deadline >= member._lapse_at):
+        if not member._failing and (refused or now + delay + margin >= member._lapse_at):
             member._failing = True
             self._tell("on_member_failing", member.uuid, status)
         if member.active:

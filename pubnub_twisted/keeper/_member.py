@@ -37,6 +37,7 @@ class KeptMember:
         "_present",
         "_present_waiters",
         "_queued",
+        "_refusal",
         "_retry",
         "_sent_at",
         "_slot",
@@ -79,6 +80,7 @@ class KeptMember:
         self._failures = 0
         self._failing = False
         self._present = False
+        self._refusal: Exception | None = None
         self._present_waiters: list[Deferred[None]] | None = None
         self._next_waiters: list[Deferred[None]] | None = None
 
@@ -95,7 +97,8 @@ class KeptMember:
     def when_present(self) -> Deferred[None]:
         """Fires once a heartbeat of this member is acknowledged.
 
-        Fails with ``PubNubException`` if the service refused it (HTTP 4xx),
+        Fails with ``PubNubException`` if the service refused the last one
+        (HTTP 4xx),
         and with ``CancelledError`` if the member leaves or expires first.
         Transient failures are retried: the Deferred keeps waiting.
         """
@@ -103,6 +106,8 @@ class KeptMember:
             return succeed(None)
         if not self.active:
             return fail(self._keeper._gone(self))
+        if self._refusal is not None:
+            return fail(self._refusal)
         d: Deferred[None] = Deferred()
         if self._present_waiters is None:
             self._present_waiters = []
