@@ -6,6 +6,7 @@ from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IAgent
 
+from pubnub_twisted._presence_timeout import warn_if_short
 from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.endpoints.base import Names
@@ -15,6 +16,7 @@ from pubnub_twisted.endpoints.channel_groups.registration import (
     RemoveChannelFromChannelGroup,
     RemoveChannelGroup,
 )
+from pubnub_twisted.endpoints.naming import NameRules
 from pubnub_twisted.endpoints.presence.get_state import GetState
 from pubnub_twisted.endpoints.presence.heartbeat import Heartbeat
 from pubnub_twisted.endpoints.presence.here_now import HereNow
@@ -31,6 +33,7 @@ from pubnub_twisted.pubsub import (
     TrackedSetState,
     UnsubscribeBuilder,
 )
+from pubnub_twisted.pubsub.reconnect import Reconnection
 from pubnub_twisted.transport import Transport
 
 __all__ = ["PubNub", "PubNubTwisted"]
@@ -70,9 +73,11 @@ class PubNub:
         assert reactor is not None
         #: This client's settings (a copy of the configuration it was given).
         self.config = config.copy()
+        warn_if_short(self.config)
         #: The reactor (or clock) this client schedules its timers on.
         self.reactor: IReactorTime = reactor
         self._transport = Transport(self.config, reactor, agent)
+        self._name_rules = NameRules(self.config)
         self._subscription = SubscriptionManager(self)
         self._keepers: list[PresenceKeeper] = []
 
@@ -247,6 +252,7 @@ class PubNub:
         channels: Names | None = None,
         channel_groups: Names | None = None,
         grace: float = 0.0,
+        reconnection: Reconnection | None = None,
     ) -> PresenceView:
         """A live local view of who is present on channels and groups, with their state.
 
@@ -255,9 +261,17 @@ class PubNub:
         ``view.add_listener(...)``; ``view.stop()`` when done.  The view
         observes presence (``-pnpres``) without being counted as present.
         ``grace`` (seconds) hides a leave followed soon by a join from its
-        notifications.  See :class:`~pubnub_twisted.PresenceView`.
+        notifications.  ``reconnection`` (a :class:`~pubnub_twisted.Reconnection`)
+        is how the view keeps the subscribe loop reconnecting; by default it
+        never gives up.  See :class:`~pubnub_twisted.PresenceView`.
         """
-        return PresenceView(self, channels=channels, channel_groups=channel_groups, grace=grace)
+        return PresenceView(
+            self,
+            channels=channels,
+            channel_groups=channel_groups,
+            grace=grace,
+            reconnection=reconnection,
+        )
 
     def presence_keeper(
         self,

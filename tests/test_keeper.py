@@ -89,7 +89,7 @@ class EnterTests(KeeperCase):
     def test_one_heartbeat_per_interval_covering_everything(self) -> None:
         """Each member sends about one heartbeat per interval, naming all its channels."""
         self.crowd(30)
-        self.presence.advance(10 * 9)
+        self.presence.settle(10 * 9)
         beats = Counter(sent.query["uuid"] for sent in self.gate.of("heartbeat"))
         # the join, then one per interval (9 s) for 90 s: 10 or 11 in all
         self.assertTrue(all(10 <= count <= 11 for count in beats.values()), beats)
@@ -157,7 +157,7 @@ class SpreadTests(KeeperCase):
     def test_burst_spread(self) -> None:
         """360 members entering at once heartbeat evenly afterwards."""
         self.crowd(360)
-        self.presence.advance(12 + 27)
+        self.presence.settle(12 + 27)
         self.check_spread(12)
         loads = self.keeper.slot_loads()
         self.assertLessEqual(max(loads) - min(loads), 1)
@@ -165,15 +165,15 @@ class SpreadTests(KeeperCase):
     def test_trickle_and_bursts_spread(self) -> None:
         """Members arriving in uneven bursts and leaving in bulk stay evenly spread."""
         self.crowd(120, "a")
-        self.presence.advance(2)
+        self.presence.settle(2)
         self.crowd(20, "b")
-        self.presence.advance(0.5)
+        self.presence.settle(0.5)
         self.crowd(160, "c")
         for i in range(0, 120, 2):
             member = self.keeper.member(f"a{i}")
             assert member is not None
             member.expire()
-        self.presence.advance(12 + 27)
+        self.presence.settle(12 + 27)
         self.check_spread(14.5)
 
 
@@ -186,10 +186,10 @@ class BoundTests(KeeperCase):
         self.gate.mode = "stalled"
         for i in range(50):
             keeper.enter(f"u{i}", channels="a")
-        self.presence.advance(2)
+        self.presence.settle(2)
         self.assertEqual(self.gate.in_flight, 3)
         self.gate.release()
-        self.presence.advance(4)
+        self.presence.settle(4)
         self.assertEqual(self.gate.most_in_flight, 3)
         self.assertEqual(occupancy(self.presence, "a"), 50)
 
@@ -209,7 +209,7 @@ class UpdateTests(KeeperCase):
         self.member = self.keeper.enter(
             "alice", channels=["lobby", "red"], state={"lobby": {"mood": "ok"}}
         )
-        self.presence.advance(3)
+        self.presence.settle(3)
         del self.gate.sent[:]
 
     def test_join_now(self) -> None:
@@ -234,7 +234,7 @@ class UpdateTests(KeeperCase):
         self.assertNotIn("channel-group", leave.query)
         self.assertEqual(self.watch.of("leave")[0].channel, "red")
         self.assertEqual(self.here("lobby"), {"alice": {"mood": "ok"}})
-        self.presence.advance(30)
+        self.presence.settle(30)
         self.assertEqual(self.here("red"), {})
         self.assertTrue(all(sent.channels == ["lobby"] for sent in self.gate.of("heartbeat")))
 
@@ -248,7 +248,7 @@ class UpdateTests(KeeperCase):
         self.assertEqual(set_state.path.split("/uuid/")[1], "alice/data")
         self.assertEqual(json.loads(set_state.query["state"]), {"team": 2})
         self.assertEqual(self.here("red"), {"alice": {"team": 2}})
-        self.presence.advance(10)
+        self.presence.settle(10)
         beat = self.gate.of("heartbeat")[-1]
         self.assertEqual(
             json.loads(beat.query["state"]), {"lobby": {"mood": "ok"}, "red": {"team": 2}}
@@ -261,7 +261,7 @@ class UpdateTests(KeeperCase):
         self.assertIsNone(self.successResultOf(done))
         (leave,) = self.gate.sent
         self.assertEqual((leave.kind, leave.channels), ("leave", ["lobby", "red"]))
-        self.presence.advance(60)
+        self.presence.settle(60)
         self.assertEqual(len(self.gate.sent), 1)
         self.assertEqual(self.keeper.members(), [])
         self.failureResultOf(self.member.update(channels="x"), CancelledError)
@@ -271,7 +271,7 @@ class UpdateTests(KeeperCase):
         self.gate.mode = "stalled"
         self.member.update(channels=["lobby", "red", "blue"]).addErrback(lambda _: None)
         left = self.member.leave()
-        self.presence.advance(1)
+        self.presence.settle(1)
         self.assertEqual([sent.kind for sent in self.gate.sent], ["heartbeat"])
         self.gate.release()
         self.presence.settle()
@@ -297,12 +297,12 @@ class ExpireTests(KeeperCase):
         """An expired member times out presence_timeout after its last heartbeat, not before."""
         member = self.keeper.enter("dave", channels="a")
         self.keeper.enter("erin", channels="a")
-        self.presence.advance(4)
+        self.presence.settle(4)
         last = max(sent.at for sent in self.gate.of("heartbeat") if sent.query["uuid"] == "dave")
         member.expire()
-        self.presence.advance(last + TIMEOUT - 4 - 1)
+        self.presence.settle(last + TIMEOUT - 4 - 1)
         self.assertEqual(set(self.here("a")), {"dave", "erin"})
-        self.presence.advance(2)
+        self.presence.settle(2)
         self.assertEqual(set(self.here("a")), {"erin"})
         self.assertEqual([e.uuid for e in self.watch.of("timeout")], ["dave"])
         self.assertEqual(self.gate.of("leave"), [])
@@ -317,16 +317,16 @@ class FailureTests(KeeperCase):
         self.heard = Heard(self.presence)
         self.keeper.add_listener(self.heard)
         self.crowd(40)
-        self.presence.advance(5)
+        self.presence.settle(5)
 
     def test_stall_never_lapses(self) -> None:
         """A 5 s server stall, at any moment, makes no living member time out."""
         for start in (7.0, 13.3, 21.9):
-            self.presence.advance(start - self.presence.clock.seconds())
+            self.presence.settle(start - self.presence.clock.seconds())
             self.gate.mode = "stalled"
-            self.presence.advance(5)
+            self.presence.settle(5)
             self.gate.release()
-        self.presence.advance(25)
+        self.presence.settle(25)
         self.assertEqual(self.watch.of("timeout"), [])
         self.assertEqual(self.total(), PAIRS)
         self.assertEqual(self.heard.failing, [])
@@ -334,9 +334,9 @@ class FailureTests(KeeperCase):
     def test_brief_outage_never_lapses(self) -> None:
         """Requests refused for 8 s: retried in time, nobody times out or is reported."""
         self.gate.mode = "down"
-        self.presence.advance(8)
+        self.presence.settle(8)
         self.gate.mode = "up"
-        self.presence.advance(25)
+        self.presence.settle(25)
         self.assertEqual(self.watch.of("timeout"), [])
         self.assertEqual(self.total(), PAIRS)
         self.assertEqual(self.heard.failing, [])
@@ -345,7 +345,7 @@ class FailureTests(KeeperCase):
         """A long outage is reported per member only near its lapse; recovery is told too."""
         self.gate.mode = "down"
         start = self.presence.clock.seconds()
-        self.presence.advance(40)
+        self.presence.settle(40)
         self.assertEqual(len({uuid for _, uuid, _ in self.heard.failing}), 40)
         margin = min(self.pubnub.config.non_subscribe_request_timeout, TIMEOUT / 4)
         last_ack = {}
@@ -356,7 +356,7 @@ class FailureTests(KeeperCase):
             self.assertGreaterEqual(at, last_ack[uuid] + TIMEOUT - margin - 1)
             self.assertTrue(status.is_error())
         self.gate.mode = "up"
-        self.presence.advance(30)
+        self.presence.settle(30)
         self.assertEqual(len({uuid for _, uuid, _ in self.heard.recovered}), 40)
         self.assertEqual(self.total(), PAIRS)
 
@@ -367,7 +367,7 @@ class StopTests(KeeperCase):
     def test_stop_leaves_everyone(self) -> None:
         """keeper.stop() sends one leave per member for exactly its channels."""
         self.crowd(30)
-        self.presence.advance(3)
+        self.presence.settle(3)
         stopped = self.keeper.stop()
         self.presence.settle()
         self.assertIsNone(self.successResultOf(stopped))
@@ -386,7 +386,7 @@ class StopTests(KeeperCase):
         keeper.enter("x", channels="a")
         self.presence.settle()
         self.successResultOf(keeper.stop())
-        self.presence.advance(TIMEOUT + 1)
+        self.presence.settle(TIMEOUT + 1)
         self.assertEqual(self.gate.of("leave"), [])
         self.assertEqual([e.uuid for e in self.watch.of("timeout")], ["x"])
 
@@ -415,7 +415,7 @@ class StopTests(KeeperCase):
         """A when_present still waiting when the keeper stops fails with CancelledError."""
         self.gate.mode = "down"
         present = self.keeper.enter("x", channels="a").when_present()
-        self.presence.advance(1)
+        self.presence.settle(1)
         self.keeper.stop()
         failure = failure_of(present)
         assert failure is not None

@@ -1,9 +1,10 @@
 """What every endpoint shares: validation, URL building, signing, response mapping.
 
 An endpoint subclass only says what is particular to it: its path, its own
-query parameters, its checks and how its JSON becomes a result.  Everything
-else (the common parameters, ``auth``, the signature, the HTTP and failure
-mapping to ``PNStatus``) lives here, once.
+query parameters, its checks and how its JSON becomes a result, and, when it
+is not a GET, its HTTP method, body and whether it is idempotent.
+Everything else (the common parameters, ``auth``, the signature, the HTTP
+and failure mapping to ``PNStatus``) lives here, once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from pubnub_twisted.endpoints.naming import refuse_comma
 from pubnub_twisted.enums import PNOperationType, PNStatusCategory
 from pubnub_twisted.errors import (
     PNERR_CHANNEL_OR_GROUP_MISSING,
@@ -43,19 +45,21 @@ from pubnub_twisted.protocol import (
     encode_names,
     encode_query,
     json_dumps,
-    sign,
+    request_signature,
 )
-from pubnub_twisted.transport import PNSDK, HTTPResponse, TransportFailure
+from pubnub_twisted.transport import JSON_CONTENT_TYPE, PNSDK, HTTPResponse, TransportFailure
 
 if TYPE_CHECKING:
+    from pubnub_twisted.endpoints.naming import NameRules
     from pubnub_twisted.pubnub import PubNub
 
-__all__ = ["ActingUUID", "Endpoint", "Names", "ResponseShapeError", "TargetUUID"]
+__all__ = ["ActingUUID", "Endpoint", "Names", "ResponseShapeError", "TargetUUID", "json_body"]
 
 R = TypeVar("R")
 
 #: What channel and group setters accept: a string (split on commas), or
-#: lists / tuples of whole names.
+#: lists / tuples of names (a name holding a comma is refused: PubNub's
+#: naming rules forbid it).
 Names = str | Iterable[str]
 
 _log = Logger(namespace="pubnub_twisted")
@@ -85,6 +89,15 @@ def expect_names(data: Any, key: str) -> list[str]:
         if not isinstance(name, str):
             raise ResponseShapeError(f"key {key!r} holds {name!r}, not a string")
     return list(names)
+
+
+def json_body(value: Any) -> bytes:
+    """``value`` as a JSON request body, the way PubNub's SDK writes one.
+
+    ``json.dumps`` defaults (ASCII, ``", "`` and ``": "`` separators); NaN
+    and infinities refused with ``ValueError``, like :func:`json_dumps`.
+    """
+    return json_dumps(value).encode("ascii")
 
 
 def check_uuid(uuid: Any, what: str = "uuid") -> str:
@@ -130,6 +143,7 @@ def _names(args: tuple[Any, ...], what: str) -> list[str]:
                         f"every name in {what} must be a non-empty string, got {item!r}",
                         pn_error=PNERR_INVALID_ARGUMENT,
                     )
+                refuse_comma(item, f"{what} item")
                 names.append(item)
     for name in names:
         require_encodable(name, f"{what} name", PNERR_INVALID_ARGUMENT)
@@ -166,12 +180,46 @@ class Endpoint(Generic[R]):
     """A request builder: setters return ``self``; ``deferred()`` sends it."""
 
     _operation: ClassVar[PNOperationType]
+    #: False for calls whose path names no key (``/time/0``).
+    _needs_subscribe_key: ClassVar[bool] = True
 
     def __init__(self, pubnub: PubNub) -> None:
         self._pubnub = pubnub
         self._problem: PubNubException | None = None
+        #: The body :meth:`_url` signed, for :meth:`_send` to send.
+        self._payload: bytes | None = None
 
     # -- hooks for subclasses -------------------------------------------
+
+    def _method(self) -> str:
+        """The HTTP method: ``"GET"`` unless the endpoint says otherwise.
+
+        ``"POST"``, ``"DELETE"``, ``"PATCH"`` or ``"PUT"``; it is signed (v2
+        signatures start with it; a publish by POST gets PubNub's v1
+        signature, see :func:`~pubnub_twisted.protocol.signature_version`).
+        """
+        return "GET"
+
+    def _body(self) -> bytes | None:
+        """The request body (use :func:`json_body`), or None to send none.
+
+        Called once per send, after :meth:`_validate`; sent with
+        ``Content-Type: application/json`` and covered by the signature.
+        Raise ``PubNubException`` for a value that cannot be sent (a
+        ``TypeError`` or ``ValueError`` from :func:`json_body` becomes one,
+        ``PNERR_INVALID_ARGUMENT``).  Never logged: it may hold tokens.
+        """
+        return None
+
+    def _idempotent(self) -> bool:
+        """Whether sending the request twice does no more than sending it once.
+
+        The default is true for GET and false for every other method.  Say
+        False for a GET that changes something (a publish by GET): such a
+        call is retried only where the request provably never reached the
+        server (see :meth:`~pubnub_twisted.transport.Transport.request`).
+        """
+        return self._method() == "GET"
 
     def _validate(self) -> None:
         """Raise ``PubNubException`` when the request cannot be sent."""
@@ -193,9 +241,17 @@ class Endpoint(Generic[R]):
         return self._parse(data)
 
     def _send(self, url: str) -> Deferred[HTTPResponse]:
-        """Hand the URL to the transport: REST deadline, REST retries."""
+        """Hand the request to the transport: REST deadline, REST retries (if idempotent)."""
         config = self._pubnub.config
-        return self._pubnub._transport.get(url, config.non_subscribe_request_timeout)
+        body = self._payload
+        return self._pubnub._transport.request(
+            self._method(),
+            url,
+            config.non_subscribe_request_timeout,
+            idempotent=self._idempotent(),
+            body=body,
+            headers=None if body is None else {"Content-Type": JSON_CONTENT_TYPE},
+        )
 
     def _affected(self) -> tuple[list[str] | None, list[str] | None]:
         """Channels and groups to report in the status."""
@@ -204,6 +260,9 @@ class Endpoint(Generic[R]):
     def _sender_uuid(self) -> Any:
         """The uuid the request is made as (sent as ``uuid``): this client's own."""
         return self._pubnub.config.uuid
+
+    def _check_names(self, rules: NameRules) -> None:
+        """Apply PubNub's naming rules to the names this call sends (refuse or warn)."""
 
     # -- helpers for setters -------------------------------------------
 
@@ -232,15 +291,23 @@ class Endpoint(Generic[R]):
     # -- building --------------------------------------------------------
 
     def _url(self) -> str:
-        """Validate and build the full URL (encoded, signed)."""
+        """Validate and build the full URL (encoded, signed, body included)."""
         if self._problem is not None:
             raise self._problem
         config = self._pubnub.config
-        if not config.subscribe_key:
+        if self._needs_subscribe_key and not config.subscribe_key:
             raise PubNubException(pn_error=PNERR_SUBSCRIBE_KEY_MISSING)
         uuid = check_uuid(self._sender_uuid())
         self._validate()
-        path = self._path(config.subscribe_key)
+        try:
+            self._payload = body = self._body()
+        except (TypeError, ValueError) as exc:  # json_body on a value JSON cannot hold
+            raise PubNubException(
+                f"the request body cannot be sent as JSON ({exc})", pn_error=PNERR_INVALID_ARGUMENT
+            ) from exc
+        self._check_names(self._pubnub._name_rules)
+        subscribe_key = config.subscribe_key or ""  # only /time/0 goes without one
+        path = self._path(subscribe_key)
         pairs = self._query()
         pairs.append(("pnsdk", PNSDK))
         pairs.append(("uuid", uuid))
@@ -252,7 +319,16 @@ class Endpoint(Generic[R]):
                     "a publish key is needed to sign requests", pn_error=PNERR_PUBLISH_KEY_MISSING
                 )
             pairs.append(("timestamp", str(int(self._pubnub.reactor.seconds()))))
-            pairs.append(("signature", sign(config.secret_key, config.publish_key, path, pairs)))
+            signature = request_signature(
+                config.secret_key,
+                publish_key=config.publish_key,
+                subscribe_key=subscribe_key,
+                method=self._method(),
+                path=path,
+                pairs=pairs,
+                body=body or b"",
+            )
+            pairs.append(("signature", signature))
         url = f"{config.scheme}://{config.origin}{path}?{encode_query(pairs)}"
         if len(url) > MAX_URL_LENGTH:
             raise PubNubException(
@@ -441,7 +517,11 @@ class ChannelsAndGroups(Endpoint[R]):
         self._groups_given = False
 
     def channels(self, *names: Names) -> Self:
-        """Set the channels: ``"a,b"``, ``"a", "b"``, ``["a", "b"]`` or ``("a", "b")``."""
+        """Set the channels: ``"a,b"``, ``"a", "b"``, ``["a", "b"]`` or ``("a", "b")``.
+
+        A string is split on commas; a list or tuple item holding a comma is
+        refused (PubNub's naming rules forbid commas in names).
+        """
         self._channels = self._names(names, "channels")
         self._channels_given = True
         return self
@@ -466,6 +546,14 @@ class ChannelsAndGroups(Endpoint[R]):
                         "heartbeat and leave take data channels and groups only",
                         pn_error=PNERR_INVALID_ARGUMENT,
                     )
+
+    #: Whether channels may be wildcard patterns (``a.*``): the calls the
+    #: subscribe loop sends for what was subscribed.
+    _wildcard_channels: ClassVar[bool] = False
+
+    def _check_names(self, rules: NameRules) -> None:
+        rules.check("channel", self._channels, wildcard=self._wildcard_channels)
+        rules.check("channel group", self._groups)
 
     def _channel_path(self, subscribe_key: str, rest: str = "") -> str:
         """``/v2/presence/sub-key/{sub}/channel/{chs}`` followed by ``rest``."""

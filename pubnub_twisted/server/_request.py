@@ -1,8 +1,9 @@
 """Parsing a presence request: the raw URI to a routed, decoded call.
 
 The URI is read as sent (``request.uri``), never through ``request.args``:
-a ``%2C`` inside a name must not become a list separator, and ``+`` is a
-plus sign, not a space.  Anything that cannot be decoded is a
+in a path ``+`` is a plus sign, not a space.  Lists (channels in the path,
+``channel-group``, ``add``, ``remove``) are decoded, then split on commas,
+as PubNub's service does: ``%2C`` separates names like ``,``.  Anything that cannot be decoded is a
 :class:`Refusal` (400), never an exception escaping to Twisted.
 """
 
@@ -52,6 +53,8 @@ class Call:
     group: str = ""
     uuid: str = ""  # the caller's own uuid, once checked
     service: str = _shapes.PRESENCE
+    method: str = "GET"  # the HTTP method, upper case (signed)
+    body: bytes = b""  # the request body as received (signed)
 
     def raw(self, key: str) -> str | None:
         """The first raw (still encoded) value of ``key``, or ``None``."""

@@ -29,8 +29,9 @@ from pubnub_twisted.protocol import (
     MAX_URL_LENGTH,
     MAX_UUID_LENGTH,
     SIGNATURE_WINDOW,
-    sign,
+    request_signature,
 )
+from pubnub_twisted.server._names import NameGuard
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
 from pubnub_twisted.server.presence import _shapes
 from pubnub_twisted.server.presence.store import PresenceStore
@@ -138,16 +139,25 @@ class PresenceResource(Resource):
     ``here_now_cache``: seconds a here_now answer is reused for an identical
     query (PubNub: 3; 0 turns caching off).  Access control is off unless
     configured: with ``secret_key`` (which needs ``publish_key``) every
-    request must carry a valid v2 ``signature`` and a ``timestamp`` within
+    request must carry a valid ``signature`` (v2 over method, path, query and
+    body; v1 for a publish by POST, as PubNub's SDK signs) and a ``timestamp`` within
     :data:`~pubnub_twisted.protocol.SIGNATURE_WINDOW` seconds; with
     ``auth_keys`` every request must carry one of them as ``auth``.
-    ``/time/0`` is always open, as PubNub's is.
+    ``/time/0`` is always open, as PubNub's is.  With ``subscribe_keys``
+    (an allow-list) a request for any other subscribe key gets PubNub's
+    answer for an unknown key: 400, ``"Invalid Subscribe Key"``; without it
+    every key is accepted, each its own key space.
 
     ``subscribe`` configures the subscribe long-poll (hold time, catch-up
     buffer, interval mode, debounce, leave on disconnect, fault modes: see
     :class:`~pubnub_twisted.server.subscribe.SubscribeOptions`; PubNub's
     defaults when ``None``).  The subscribe side is :attr:`hub`;
     :meth:`stop` answers the polls it holds and cancels its timers.
+
+    A channel or group name that breaks PubNub's naming rules
+    (:func:`~pubnub_twisted.protocol.name_problem`) is served with a
+    warning logged once per name; with ``strict_names`` the request gets a
+    400 naming it instead, so what would misbehave on PubNub fails here.
     """
 
     isLeaf = True
@@ -161,6 +171,8 @@ class PresenceResource(Resource):
         publish_key: str | None = None,
         auth_keys: Iterable[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        subscribe_keys: Iterable[str] | None = None,
+        strict_names: bool = False,
     ) -> None:
         Resource.__init__(self)
         if secret_key is not None and not publish_key:
@@ -172,7 +184,11 @@ class PresenceResource(Resource):
         self._secret_key = secret_key
         self._publish_key = publish_key or ""
         self._auth_keys = None if auth_keys is None else frozenset(auth_keys)
+        self._subscribe_keys = None if subscribe_keys is None else frozenset(subscribe_keys)
+        if self._subscribe_keys is not None and not all(self._subscribe_keys):
+            raise ValueError("subscribe_keys must be non-empty strings")
         self.hub = SubscribeHub(store, subscribe)
+        self._names = NameGuard(strict_names)
         self._handlers: dict[str, Callable[[Call], dict[str, Any]]] = {
             "here_now": self._here_now,
             "here_now_global": self._here_now,
@@ -202,7 +218,8 @@ class PresenceResource(Resource):
 
     def render(self, request: Request) -> bytes | int:
         """Answer one request (every method: non-GET gets 405); a held poll answers later."""
-        status, body, path = self._answer(request.method, request.uri, hold=True)
+        content = b"" if request.content is None else request.content.read()
+        status, body, path = self._answer(request.method, request.uri, hold=True, body=content)
         if not isinstance(body, Deferred):
             self._head(request, status, path)
             return body
@@ -235,18 +252,19 @@ class PresenceResource(Resource):
             status=status,
         )
 
-    def respond(self, method: bytes, uri: bytes) -> tuple[int, bytes, str]:
+    def respond(self, method: bytes, uri: bytes, body: bytes = b"") -> tuple[int, bytes, str]:
         """The status and body for a request, and its path (for logs: no query).
 
         Nothing waits here: a subscribe poll with nothing to deliver is
-        answered at once, as its hold time would end it.
+        answered at once, as its hold time would end it.  ``body`` is the
+        request body (a signature covers it).
         """
-        status, body, path = self._answer(method, uri, hold=False)
-        assert not isinstance(body, Deferred)  # without a hold nothing waits
-        return status, body, path
+        status, answer, path = self._answer(method, uri, hold=False, body=body)
+        assert not isinstance(answer, Deferred)  # without a hold nothing waits
+        return status, answer, path
 
     def _answer(
-        self, method: bytes, uri: bytes, *, hold: bool
+        self, method: bytes, uri: bytes, *, hold: bool, body: bytes = b""
     ) -> tuple[int, bytes | Deferred[bytes], str]:
         path = uri.partition(b"?")[0].decode("utf-8", "replace")
         try:
@@ -255,11 +273,15 @@ class PresenceResource(Resource):
             if len(uri) > MAX_URL_LENGTH:
                 raise Refusal(414, _shapes.error(414, "Request URI Too Long"))
             call = route(parse(uri))
+            call.method, call.body = method.decode("ascii", "replace").upper(), body
             path = call.path
             if call.operation == "time":
                 return 200, _encode([self.hub.time()]), path
+            if self._subscribe_keys is not None and call.sub_key not in self._subscribe_keys:
+                raise Refusal(400, _shapes.invalid_subscribe_key())
             self._check_access(call)
             call.uuid = self._check_uuid(call.text("uuid"), call.service)
+            self._names.check(call)
             if call.operation == "subscribe":
                 answer = self._subscribe(call, hold)
                 if isinstance(answer, Deferred):
@@ -292,7 +314,15 @@ class PresenceResource(Resource):
             raise refuse("Signature does not match")
         if abs(timestamp - self.store.clock.seconds()) > SIGNATURE_WINDOW:
             raise refuse("Request timestamp out of range")
-        expected = sign(secret_key, self._publish_key, call.path, call.decoded_params())
+        expected = request_signature(
+            secret_key,
+            publish_key=self._publish_key,
+            subscribe_key=call.sub_key,
+            method=call.method,
+            path=call.path,
+            pairs=call.decoded_params(),
+            body=call.body,
+        )
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise refuse("Signature does not match")
 
