@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Generator
 from typing import Any
 
@@ -14,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from pubnub_twisted import PubNubException
 from pubnub_twisted.simulate import Simulation, SimulationOptions
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, InMemoryPresence, LocalPresenceServer
-from tests.test_cli_watch import _Child, _kill
+from tests.cli_child import spawn_cli
 
 SUB = DEFAULT_SUBSCRIBE_KEY
 Gen = Generator[Deferred[Any], Any, Any]
@@ -107,12 +105,12 @@ class SimulateCommandTests(TestCase):
         """Users appear on the server; status lines come; SIGINT makes them all leave."""
         server = LocalPresenceServer.start(reactor)
         self.addCleanup(server.stop)
-        child = _Child()
-        argv = [sys.executable, "-m", "pubnub_twisted", "simulate", "--users", "25"]
-        argv += ["--channels", "4", "--churn", "20", "--report-every", "0.2", "--seed", "3"]
-        argv += ["--origin", server.origin, "--subscribe-key", SUB, "--no-ssl"]
-        process = reactor.spawnProcess(child, sys.executable, argv, env=dict(os.environ))
-        self.addCleanup(lambda: child.ended if process.pid is None else _kill(process, child))
+        process, child = spawn_cli(
+            self,
+            *("simulate", "--users", "25", "--channels", "4", "--churn", "20"),
+            *("--report-every", "0.2", "--seed", "3", "--no-ssl"),
+            *("--origin", server.origin, "--subscribe-key", SUB),
+        )
         first = yield child.wait_for("out", "simulating 25 users on 4 channels")
         self.assertIn("sim-room-1, sim-room-2, sim-room-3, ...", first)
         yield child.wait_for("out", "users kept on 4 channels")
