@@ -16,6 +16,7 @@ from pubnub_twisted.callbacks import SubscribeCallback, SubscribeListener
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
 from pubnub_twisted.errors import PubNubException
+from pubnub_twisted.keeper import KeptMember, PresenceKeeper, PresenceKeeperListener
 from pubnub_twisted.models import (
     PNChannelGroupsAddChannelResult,
     PNChannelGroupsListResult,
@@ -40,6 +41,7 @@ from pubnub_twisted.pubnub import PubNub, PubNubTwisted
 from pubnub_twisted.pubsub.reconnect import Reconnection
 
 __all__ = [
+    "KeptMember",
     "PNChannelGroupsAddChannelResult",
     "PNChannelGroupsListResult",
     "PNChannelGroupsRemoveChannelResult",
@@ -63,6 +65,8 @@ __all__ = [
     "PNStatusCategory",
     "PNTimeResponse",
     "PNWhereNowResult",
+    "PresenceKeeper",
+    "PresenceKeeperListener",
     "PresenceView",
     "PresenceViewListener",
     "PresenceViewPhase",

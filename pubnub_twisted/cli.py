@@ -619,6 +619,82 @@ async def _run_watch(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
     return EXIT_OK
 
 
+def _add_simulate_parser(subparsers: Any) -> None:
+    simulate = subparsers.add_parser(
+        "simulate",
+        help="keep simulated users present, coming and going (Ctrl-C: they leave)",
+        description="Keep --users simulated users present on --channels channels (one to "
+        "three each, with state) with a presence keeper, and every 1/--churn seconds make "
+        "one leave, time out, change state or move (leavers and timed-out users are "
+        "replaced, so the count stays steady).  A status line every --report-every "
+        "seconds.  Ctrl-C makes everyone leave.",
+        epilog="example:\n  pubnub-twisted simulate --users 1000 --channels 50 --churn 5 "
+        "--origin 127.0.0.1:8090 --no-ssl --subscribe-key sub-c-local",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    simulate.add_argument("--users", type=int, default=100, help="users kept (default 100)")
+    simulate.add_argument("--channels", type=int, default=10, help="channels (default 10)")
+    simulate.add_argument(
+        "--churn", type=float, default=1.0, help="changes per second (default 1; 0: none)"
+    )
+    simulate.add_argument(
+        "--presence-timeout",
+        type=int,
+        default=20,
+        help="presence timeout of the simulated users, seconds (default 20)",
+    )
+    simulate.add_argument("--seed", type=int, help="seed the random choices (repeatable runs)")
+    simulate.add_argument(
+        "--report-every", type=float, default=5.0, help="seconds between status lines"
+    )
+    _add_client_options(simulate)
+    simulate.set_defaults(command_runner=_run_simulate)
+
+
+async def _run_simulate(reactor: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from twisted.internet.task import LoopingCall  # noqa: PLC0415
+
+    from pubnub_twisted.simulate import Simulation, SimulationOptions  # noqa: PLC0415
+
+    options = SimulationOptions(
+        users=args.users,
+        channels=args.channels,
+        churn=args.churn,
+        presence_timeout=args.presence_timeout,
+        seed=args.seed,
+    )
+    options.check()
+    if not args.report_every > 0:
+        raise CLIError("--report-every must be more than 0 seconds")
+    pubnub = PubNub(_config(args), reactor=reactor)
+    simulation = Simulation(pubnub, options)
+    simulation.start()
+    shown = ", ".join(simulation.channels[:3]) + (", ..." if options.channels > 3 else "")
+    out.write(
+        f"simulating {options.users} users on {options.channels} channels ({shown}), "
+        f"{options.churn:g} changes per second; Ctrl-C makes them leave\n"
+    )
+    out.flush()
+    reporter = LoopingCall(lambda: _write_line(out, simulation.status_line()))
+    reporter.clock = reactor
+    reporter.start(args.report_every, now=False)
+
+    def shutdown() -> Deferred[None]:
+        reporter.stop()
+        left = simulation.stop()
+        left.addBoth(lambda _: _write_line(out, "everyone left"))
+        return left.addBoth(lambda _: pubnub.stop())
+
+    reactor.addSystemEventTrigger("before", "shutdown", shutdown)
+    await Deferred()  # until SIGINT/SIGTERM stops the reactor
+    return EXIT_OK
+
+
+def _write_line(out: TextIO, line: str) -> None:
+    out.write(line + "\n")
+    out.flush()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -630,6 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo_parser(subparsers)
     _add_serve_parser(subparsers)
     _add_watch_parser(subparsers)
+    _add_simulate_parser(subparsers)
     _add_operation_parsers(subparsers)
     return parser
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IAgent
 
@@ -24,6 +24,7 @@ from pubnub_twisted.endpoints.presence.leave import Leave
 from pubnub_twisted.endpoints.presence.set_state import SetState
 from pubnub_twisted.endpoints.presence.where_now import WhereNow
 from pubnub_twisted.endpoints.time import Time
+from pubnub_twisted.keeper import PresenceKeeper
 from pubnub_twisted.models import JSONObject
 from pubnub_twisted.presence_view import PresenceView
 from pubnub_twisted.pubsub import (
@@ -78,6 +79,7 @@ class PubNub:
         self._transport = Transport(self.config, reactor, agent)
         self._name_rules = NameRules(self.config)
         self._subscription = SubscriptionManager(self)
+        self._keepers: list[PresenceKeeper] = []
 
     @property
     def uuid(self) -> str:
@@ -116,14 +118,16 @@ class PubNub:
         channels: Names | None = None,
         channel_groups: Names | None = None,
         state: JSONObject | None = None,
+        uuid: str | None = None,
     ) -> SetState:
         """Set this client's state: ``set_state().channels("a").state({"k": 1}).deferred()``.
 
         For channels this client is subscribed to, heartbeats carry the
-        state from then on (so the service keeps it).
+        state from then on (so the service keeps it).  ``uuid`` sets another
+        user's state (the service must allow it: secret key or token).
         """
         return TrackedSetState(self, self._subscription)._configure(
-            channels=channels, channel_groups=channel_groups, state=state
+            channels=channels, channel_groups=channel_groups, state=state, uuid=uuid
         )
 
     def get_state(
@@ -145,18 +149,32 @@ class PubNub:
         channel_groups: Names | None = None,
         state: dict[str, JSONObject] | None = None,
         presence_timeout: int | None = None,
+        uuid: str | None = None,
     ) -> Heartbeat:
-        """Announce this client: ``heartbeat().channels("a").deferred()``."""
+        """Announce this client: ``heartbeat().channels("a").deferred()``.
+
+        ``uuid`` announces another user instead (the service must allow it).
+        """
         return Heartbeat(self)._configure(
             channels=channels,
             channel_groups=channel_groups,
             state=state,
             presence_timeout=presence_timeout,
+            uuid=uuid,
         )
 
-    def leave(self, *, channels: Names | None = None, channel_groups: Names | None = None) -> Leave:
-        """Leave channels and groups: ``leave().channels("a").deferred()``."""
-        return Leave(self)._configure(channels=channels, channel_groups=channel_groups)
+    def leave(
+        self,
+        *,
+        channels: Names | None = None,
+        channel_groups: Names | None = None,
+        uuid: str | None = None,
+    ) -> Leave:
+        """Leave channels and groups: ``leave().channels("a").deferred()``.
+
+        ``uuid`` makes another user leave (the service must allow it).
+        """
+        return Leave(self)._configure(channels=channels, channel_groups=channel_groups, uuid=uuid)
 
     # -- channel groups ---------------------------------------------------------
 
@@ -255,18 +273,49 @@ class PubNub:
             reconnection=reconnection,
         )
 
+    def presence_keeper(
+        self,
+        *,
+        presence_timeout: int | None = None,
+        heartbeat_interval: float | None = None,
+        max_in_flight: int | None = None,
+        suppress_leave_events: bool | None = None,
+    ) -> PresenceKeeper:
+        """Keep many users present from this client: ``keeper.enter("alice", channels=...)``.
+
+        ``presence_timeout`` and ``heartbeat_interval`` default to the
+        configuration's (an interval of ``presence_timeout / 2 - 1`` when only
+        the timeout is given), ``max_in_flight`` to ``connection_pool_size``,
+        ``suppress_leave_events`` to the configuration's.  The client's
+        ``stop()`` stops its keepers.  See :class:`~pubnub_twisted.PresenceKeeper`.
+        """
+        keeper = PresenceKeeper(
+            self,
+            presence_timeout=presence_timeout,
+            heartbeat_interval=heartbeat_interval,
+            max_in_flight=max_in_flight,
+            suppress_leave_events=suppress_leave_events,
+        )
+        self._keepers.append(keeper)
+        return keeper
+
+    def _forget_keeper(self, keeper: PresenceKeeper) -> None:
+        if keeper in self._keepers:
+            self._keepers.remove(keeper)
+
     # -- lifecycle ------------------------------------------------------------
 
     def stop(self) -> Deferred[None]:
-        """End the subscribe loop, cancel every call in flight, close the connection pool.
+        """End the subscribe loop and presence keepers, cancel calls in flight, close the pool.
 
-        The loop first leaves what it is subscribed to (unless
+        Keepers leave for their members, and the loop leaves what it is subscribed to (unless
         ``suppress_leave_events``), waiting at most
         ``non_subscribe_request_timeout`` for the answer.  Calls still in
         flight then end with ``PNCancelledCategory``.  The Deferred fires once
         the connections are closed; no timer is left behind.
         """
-        left = self._subscription.stop()
+        keepers = [keeper.stop() for keeper in list(self._keepers)]
+        left = DeferredList([*keepers, self._subscription.stop()], consumeErrors=True)
         return left.addBoth(lambda _: self._transport.stop())
 
     def __repr__(self) -> str:

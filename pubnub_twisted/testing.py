@@ -47,6 +47,7 @@ from pubnub_twisted.server import (
     SubscribeOptions,
     listen,
 )
+from pubnub_twisted.server._site import _PresenceChannel
 
 __all__ = [
     "DEFAULT_PUBLISH_KEY",
@@ -85,6 +86,9 @@ class _CountingAgent:
 
     def __init__(self, resource: PresenceResource) -> None:
         self._agent = RequestTraversalAgent(resource)
+        # Room for URLs up to PubNub's 32 KiB, as the listening server has
+        # (Twisted's HTTP server stops at 16 KiB); treq offers no public way.
+        self._agent._serverFactory.protocol = _PresenceChannel  # type: ignore[method-assign,assignment]
         self.sent = 0
 
     def request(

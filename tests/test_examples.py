@@ -108,3 +108,15 @@ class ExampleTests(TestCase):
         return self.check(
             "get_state", "ch1: {'first': 'Robert', 'last': 'Plant'}", "ch2: {}", "ch3: {}"
         )
+
+    def test_presence_keeper_web(self) -> Deferred[None]:
+        """The keeper web service: joins, state, a move and a quit show in here_now."""
+        return self.check(
+            "presence_keeper_web",
+            "POST /join?user=alice&room=lobby -> {'joined': 'lobby'}",
+            "GET /who?room=lobby -> {'alice': {'mood': 'ready'}, 'bob': None}",
+            "GET /who?room=lobby -> {'alice': {'mood': 'ready'}}",
+            "GET /who?room=game -> {'bob': None}",
+            "GET /who?room=lobby -> {}",
+            "kept: ['bob']",
+        )

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from pubnub_twisted.endpoints.naming import NameRules
     from pubnub_twisted.pubnub import PubNub
 
-__all__ = ["Endpoint", "Names", "ResponseShapeError", "TargetUUID", "json_body"]
+__all__ = ["ActingUUID", "Endpoint", "Names", "ResponseShapeError", "TargetUUID", "json_body"]
 
 R = TypeVar("R")
 
@@ -257,6 +257,10 @@ class Endpoint(Generic[R]):
         """Channels and groups to report in the status."""
         return None, None
 
+    def _sender_uuid(self) -> Any:
+        """The uuid the request is made as (sent as ``uuid``): this client's own."""
+        return self._pubnub.config.uuid
+
     def _check_names(self, rules: NameRules) -> None:
         """Apply PubNub's naming rules to the names this call sends (refuse or warn)."""
 
@@ -293,7 +297,7 @@ class Endpoint(Generic[R]):
         config = self._pubnub.config
         if self._needs_subscribe_key and not config.subscribe_key:
             raise PubNubException(pn_error=PNERR_SUBSCRIBE_KEY_MISSING)
-        uuid = check_uuid(config.uuid)
+        uuid = check_uuid(self._sender_uuid())
         self._validate()
         try:
             self._payload = body = self._body()
@@ -399,7 +403,7 @@ class Endpoint(Generic[R]):
             error_data=None if error is None else PNErrorData(str(error), error),
             tls_enabled=config.ssl,
             origin=config.origin,
-            uuid=config.uuid,
+            uuid=sender if isinstance(sender := self._sender_uuid(), str) else config.uuid,
             affected_channels=channels,
             affected_groups=groups,
             original_response=original,
@@ -588,3 +592,24 @@ class TargetUUID:
         """The target uuid, checked and percent-encoded for the path."""
         target = self._pubnub.config.uuid if self._target is UNSET else self._target
         return encode(check_uuid(target, "the target uuid"))
+
+
+class ActingUUID:
+    """Mixin for endpoints that can act for another user: ``.uuid()`` sets who.
+
+    The request is then made as that uuid (its ``uuid`` parameter, and the
+    path where the endpoint names one).  PubNub's service lets a client act
+    for others only with the authority to: a secret key, or an Access Manager
+    token that allows it.
+    """
+
+    _pubnub: PubNub
+    _acting: Any = UNSET
+
+    def uuid(self, uuid: str) -> Self:
+        """Make the request as ``uuid`` instead of this client's own uuid."""
+        self._acting = uuid
+        return self
+
+    def _sender_uuid(self) -> Any:
+        return self._pubnub.config.uuid if self._acting is UNSET else self._acting
