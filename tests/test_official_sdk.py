@@ -40,8 +40,13 @@ class _Events(SubscribeCallback):  # type: ignore[misc]
         self.queue.put(("message", message.message))
 
 
-class OfficialSDKTests(SynchronousTestCase):
-    """The official SDK (pubnub 10.x) against ``python -m pubnub_twisted serve``."""
+class OfficialCase(SynchronousTestCase):
+    """The official SDK (pubnub 10.x) as ``self.pubnub``, against ``pubnub_twisted serve``.
+
+    ``serve_args`` are added to the server's command line.
+    """
+
+    serve_args: tuple[str, ...] = ()
 
     def setUp(self) -> None:
         if PubNub is None:
@@ -56,6 +61,7 @@ class OfficialSDKTests(SynchronousTestCase):
                 "0",
                 "--here-now-cache",
                 "0",
+                *self.serve_args,
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -64,14 +70,25 @@ class OfficialSDKTests(SynchronousTestCase):
         self.addCleanup(child.terminate)
         assert child.stdout is not None
         self.url = child.stdout.readline().split()[-1]
+        self.pubnub = self.official()
+
+    def official(self, user_id: str = "official", **settings: Any) -> Any:
+        """Another official client on the server; ``settings`` are PNConfiguration fields."""
         config = PNConfiguration()
         config.subscribe_key = SUB
         config.publish_key = "pub-c-official"
-        config.user_id = "official"
+        config.user_id = user_id
         config.origin = self.url.split("//", 1)[1]
         config.ssl = False
-        self.pubnub = PubNub(config)
-        self.addCleanup(self.pubnub.stop)
+        for name, value in settings.items():
+            setattr(config, name, value)
+        pubnub = PubNub(config)
+        self.addCleanup(pubnub.stop)
+        return pubnub
+
+
+class OfficialSDKTests(OfficialCase):
+    """Presence through the official SDK against ``python -m pubnub_twisted serve``."""
 
     def heartbeat(self, uuid: str, channel: str, seconds: int, state: Any = None) -> None:
         query = {"uuid": uuid, "heartbeat": str(seconds)}

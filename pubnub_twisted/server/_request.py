@@ -25,10 +25,10 @@ _SUB_KEY: Final = ("sub-key", "sub_key")
 
 
 class Refusal(Exception):
-    """A request answered with an error status and body."""
+    """A request answered with an error status and body (an object, or publish's array)."""
 
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(status, body.get("message"))
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(status, body.get("message") if isinstance(body, dict) else body)
         self.status = status
         self.body = body
 
@@ -52,6 +52,8 @@ class Call:
     group: str = ""
     uuid: str = ""  # the caller's own uuid, once checked
     service: str = _shapes.PRESENCE
+    publish_key: str = ""  # publish and signal name it in the path
+    payload: str | None = None  # a message in the path, still percent-encoded
 
     def raw(self, key: str) -> str | None:
         """The first raw (still encoded) value of ``key``, or ``None``."""
@@ -127,6 +129,7 @@ def route(call: Call) -> Call:
             _route_presence(call, segments)
             or _route_registry(call, segments)
             or _route_subscribe(call, segments)
+            or _route_messages(call, segments)
         )
     except UnicodeDecodeError:
         raise bad_request("Invalid request: not UTF-8 once percent-decoded") from None
@@ -195,4 +198,34 @@ def _route_subscribe(call: Call, segments: list[str]) -> bool:
     call.sub_key = decode_value(segments[2])
     call.channels = decode_names(segments[3])
     call.groups = call.names("channel-group")
+    return True
+
+
+def _route_messages(call: Call, segments: list[str]) -> bool:
+    """publish, signal (``/{op}/{pub}/{sub}/0/{channel}/0[/{message}]``) and history."""
+    if segments[:1] in (["publish"], ["signal"]) and len(segments) in (6, 7):
+        if (
+            segments[3] != "0"
+            or segments[5] != "0"
+            or (segments[0] == "signal" and len(segments) == 6)
+        ):
+            return False
+        call.operation = segments[0]
+        call.publish_key = decode_value(segments[1])
+        call.sub_key = decode_value(segments[2])
+        call.channels = [decode_value(segments[4])]
+        call.payload = segments[6] if len(segments) == 7 else None
+        return True
+    if segments[:1] != ["v3"] or len(segments) != 6 or segments[2] not in _SUB_KEY:
+        return False
+    kind = segments[4]
+    if segments[1] == "history" and kind in ("channel", "message-counts"):
+        call.operation = "history" if kind == "channel" else "message_counts"
+    elif segments[1] == "history-with-actions" and kind == "channel":
+        call.operation = "history_actions"
+    else:
+        return False
+    call.service = "History"
+    call.sub_key = decode_value(segments[3])
+    call.channels = decode_names(segments[5])
     return True
