@@ -17,6 +17,7 @@ __all__ = [
     "PNERR_CLIENT_ERROR",
     "PNERR_CLIENT_TIMEOUT",
     "PNERR_CONNECTION_ERROR",
+    "PNERR_DECRYPTION_ERROR",
     "PNERR_GROUP_MISSING",
     "PNERR_INVALID_ARGUMENT",
     "PNERR_JSON_DECODING_FAILED",
@@ -54,6 +55,7 @@ PNERR_CLIENT_TIMEOUT = "Client Timeout"
 PNERR_REQUEST_CANCELLED = "Request Cancelled"
 PNERR_TLS_ERROR = "TLS Error"
 PNERR_TLS_UNTRUSTED = "TLS Certificate Not Trusted"
+PNERR_DECRYPTION_ERROR = "Decryption error"
 
 
 class PubNubException(Exception):
