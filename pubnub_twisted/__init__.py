@@ -34,7 +34,12 @@ from pubnub_twisted.models import (
     PNStatus,
     PNWhereNowResult,
 )
-from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult, PNTimeResponse
+from pubnub_twisted.models_pubsub import (
+    PNMessageResult,
+    PNPresenceEventResult,
+    PNSignalMessageResult,
+    PNTimeResponse,
+)
 from pubnub_twisted.presence_view import PresenceView, PresenceViewListener
 from pubnub_twisted.pubnub import PubNub, PubNubTwisted
 
@@ -58,6 +63,7 @@ __all__ = [
     "PNPresenceEventResult",
     "PNReconnectionPolicy",
     "PNSetStateResult",
+    "PNSignalMessageResult",
     "PNStatus",
     "PNStatusCategory",
     "PNTimeResponse",

@@ -6,7 +6,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pubnub_twisted.models import PNStatus
-    from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult
+    from pubnub_twisted.models_pubsub import (
+        PNMessageResult,
+        PNPresenceEventResult,
+        PNSignalMessageResult,
+    )
     from pubnub_twisted.pubnub import PubNub
 
 __all__ = ["SubscribeCallback"]
@@ -30,3 +34,6 @@ class SubscribeCallback:
 
     def presence(self, pubnub: PubNub, event: PNPresenceEventResult) -> None:
         """A presence event (join, leave, timeout, state-change, interval) arrived."""
+
+    def signal(self, pubnub: PubNub, signal: PNSignalMessageResult) -> None:
+        """A signal arrived on a subscribed channel."""
