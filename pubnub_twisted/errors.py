@@ -22,7 +22,10 @@ __all__ = [
     "PNERR_INVALID_ARGUMENT",
     "PNERR_JSON_DECODING_FAILED",
     "PNERR_MALFORMED_RESPONSE",
+    "PNERR_MESSAGE_MISSING",
+    "PNERR_MESSAGE_TOO_LARGE",
     "PNERR_PUBLISH_KEY_MISSING",
+    "PNERR_PUBLISH_OUTCOME_UNKNOWN",
     "PNERR_REQUEST_CANCELLED",
     "PNERR_SECRET_KEY_MISSING",
     "PNERR_SERVER_ERROR",
@@ -56,6 +59,11 @@ PNERR_REQUEST_CANCELLED = "Request Cancelled"
 PNERR_TLS_ERROR = "TLS Error"
 PNERR_TLS_UNTRUSTED = "TLS Certificate Not Trusted"
 PNERR_DECRYPTION_ERROR = "Decryption error"
+PNERR_MESSAGE_MISSING = "Message missing"
+PNERR_MESSAGE_TOO_LARGE = "Message too large"
+#: A publish whose connection failed after the request may have reached the
+#: service: it was not sent again, and may or may not have been delivered.
+PNERR_PUBLISH_OUTCOME_UNKNOWN = "Publish outcome unknown"
 
 
 class PubNubException(Exception):
