@@ -54,6 +54,8 @@ class Call:
     service: str = _shapes.PRESENCE
     publish_key: str = ""  # publish and signal name it in the path
     payload: str | None = None  # a message in the path, still percent-encoded
+    method: str = "GET"  # the HTTP method, upper case (signed)
+    body: bytes = b""  # the request body as received (signed)
 
     def raw(self, key: str) -> str | None:
         """The first raw (still encoded) value of ``key``, or ``None``."""

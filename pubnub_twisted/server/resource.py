@@ -29,7 +29,7 @@ from pubnub_twisted.protocol import (
     MAX_URL_LENGTH,
     MAX_UUID_LENGTH,
     SIGNATURE_WINDOW,
-    sign,
+    request_signature,
 )
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
 from pubnub_twisted.server.messages import _shapes as _message_shapes
@@ -146,7 +146,8 @@ class PresenceResource(Resource):
     ``here_now_cache``: seconds a here_now answer is reused for an identical
     query (PubNub: 3; 0 turns caching off).  Access control is off unless
     configured: with ``secret_key`` (which needs ``publish_key``) every
-    request must carry a valid v2 ``signature`` and a ``timestamp`` within
+    request must carry a valid ``signature`` (v2 over method, path, query and
+    body; v1 for a publish by POST, as PubNub's SDK signs) and a ``timestamp`` within
     :data:`~pubnub_twisted.protocol.SIGNATURE_WINDOW` seconds; with
     ``auth_keys`` every request must carry one of them as ``auth``.
     ``/time/0`` is always open, as PubNub's is.
@@ -227,9 +228,8 @@ class PresenceResource(Resource):
     # -- HTTP ---------------------------------------------------------------
 
     def render(self, request: Request) -> bytes | int:
-        """Answer one request (POST publish, DELETE history, else GET only); polls wait."""
-        post = request.method == b"POST" and request.content is not None
-        content = request.content.read() if post and request.content is not None else None
+        """Answer one request (POST publish, DELETE history, else GET); held polls wait."""
+        content = b"" if request.content is None else request.content.read()
         status, body, path = self._answer(request.method, request.uri, hold=True, body=content)
         if not isinstance(body, Deferred):
             self._head(request, status, path)
@@ -263,21 +263,19 @@ class PresenceResource(Resource):
             status=status,
         )
 
-    def respond(
-        self, method: bytes, uri: bytes, content: bytes | None = None
-    ) -> tuple[int, bytes, str]:
+    def respond(self, method: bytes, uri: bytes, body: bytes = b"") -> tuple[int, bytes, str]:
         """The status and body for a request, and its path (for logs: no query).
 
         Nothing waits here: a subscribe poll with nothing to deliver is
-        answered at once, as its hold time would end it.  ``content`` is a
-        POST's body.
+        answered at once, as its hold time would end it.  ``body`` is the
+        request body (a signature covers it).
         """
-        status, body, path = self._answer(method, uri, hold=False, body=content)
-        assert not isinstance(body, Deferred)  # without a hold nothing waits
-        return status, body, path
+        status, answer, path = self._answer(method, uri, hold=False, body=body)
+        assert not isinstance(answer, Deferred)  # without a hold nothing waits
+        return status, answer, path
 
     def _answer(
-        self, method: bytes, uri: bytes, *, hold: bool, body: bytes | None = None
+        self, method: bytes, uri: bytes, *, hold: bool, body: bytes = b""
     ) -> tuple[int, bytes | Deferred[bytes], str]:
         path = uri.partition(b"?")[0].decode("utf-8", "replace")
         not_allowed = Refusal(405, _shapes.error(405, "Method Not Allowed"))
@@ -287,6 +285,7 @@ class PresenceResource(Resource):
             if len(uri) > MAX_URL_LENGTH:
                 raise Refusal(414, _shapes.error(414, "Request URI Too Long"))
             call = route(parse(uri))
+            call.method, call.body = method.decode("ascii", "replace").upper(), body
             path = call.path
             if method != b"GET" and call.operation not in _METHODS[method]:
                 raise not_allowed
@@ -297,7 +296,8 @@ class PresenceResource(Resource):
             self._check_access(call)
             call.uuid = self._check_uuid(call.text("uuid"), call.service)
             if call.operation in _MESSAGE_OPERATIONS:
-                return 200, _encode(self._message_call(call, body)), path
+                content = body if method == b"POST" else None
+                return 200, _encode(self._message_call(call, content)), path
             if call.operation == "subscribe":
                 answer = self._subscribe(call, hold)
                 if isinstance(answer, Deferred):
@@ -344,7 +344,15 @@ class PresenceResource(Resource):
             raise refuse("Signature does not match")
         if abs(timestamp - self.store.clock.seconds()) > SIGNATURE_WINDOW:
             raise refuse("Request timestamp out of range")
-        expected = sign(secret_key, self._publish_key, call.path, call.decoded_params())
+        expected = request_signature(
+            secret_key,
+            publish_key=self._publish_key,
+            subscribe_key=call.sub_key,
+            method=call.method,
+            path=call.path,
+            pairs=call.decoded_params(),
+            body=call.body,
+        )
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise refuse("Signature does not match")
 
