@@ -22,7 +22,7 @@ from twisted.python.failure import Failure
 from pubnub_twisted.crypto import crypto_module_of
 from pubnub_twisted.endpoints.base import UNSET, R
 from pubnub_twisted.endpoints.messages._common import Publishing, sent_timetoken, serialize
-from pubnub_twisted.enums import PNOperationType, PNStatusCategory
+from pubnub_twisted.enums import PNOperationType
 from pubnub_twisted.errors import (
     PNERR_INVALID_ARGUMENT,
     PNERR_PUBLISH_OUTCOME_UNKNOWN,
@@ -145,13 +145,13 @@ class _Publish(Publishing[R]):
 
     def _on_failure(self, failure: Failure) -> PNEnvelope[R] | Failure:
         problem = failure.value
-        if isinstance(problem, TransportFailure) and getattr(problem, "outcome_unknown", False):
+        if isinstance(problem, TransportFailure) and problem.outcome_unknown:
             exc = PubNubException(
                 f"{problem.detail}; the message may or may not have been published, and was "
                 "not sent again (publishing it again may deliver it twice)",
                 pn_error=PNERR_PUBLISH_OUTCOME_UNKNOWN,
             )
-            return self._error(PNStatusCategory.PNUnknownCategory, exc)
+            return self._error(problem.category, exc)
         return super()._on_failure(failure)
 
 
