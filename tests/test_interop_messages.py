@@ -9,13 +9,11 @@ calls run in threads (``deferToThread``), its subscribe on its own threads.
 from __future__ import annotations
 
 import base64
-import queue
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
-from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import SkipTest, TestCase
 
@@ -23,56 +21,19 @@ from pubnub_twisted import PNConfiguration, PNStatusCategory, PubNub
 from pubnub_twisted.crypto import AesCbcCryptoModule, LegacyCryptoModule
 from pubnub_twisted.testing import DEFAULT_PUBLISH_KEY, DEFAULT_SUBSCRIBE_KEY, LocalPresenceServer
 from tests.test_messages_receive import Inbox
+from tests.test_official_sdk_messages import Received
+from tests.test_realtime_integration import eventually
 
 try:
     from pubnub import crypto as official_crypto
-    from pubnub.callbacks import SubscribeCallback as OfficialCallback
     from pubnub.pnconfiguration import PNConfiguration as OfficialConfiguration
     from pubnub.pubnub import PubNub as OfficialPubNub
 except ImportError:  # pragma: no cover - the dev extra installs it
     OfficialPubNub = None
-    OfficialCallback = object
 
 Gen = Generator[Deferred[Any], Any, Any]
 SECRET = "sec-c-interop"
 KEY = "interop-cipher"
-
-
-class _Theirs(OfficialCallback):  # type: ignore[misc]
-    def __init__(self) -> None:
-        self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
-
-    def status(self, pubnub: Any, status: Any) -> None:
-        self.queue.put(("status", status.category.name))
-
-    def presence(self, pubnub: Any, event: Any) -> None:
-        """Not watched here."""
-
-    def message(self, pubnub: Any, message: Any) -> None:
-        self.queue.put(
-            (
-                "message",
-                message.message,
-                message.publisher,
-                message.user_metadata,
-                message.custom_message_type,
-                message.timetoken,
-            )
-        )
-
-    def signal(self, pubnub: Any, signal: Any) -> None:
-        self.queue.put(("signal", signal.message, signal.publisher))
-
-
-@inlineCallbacks
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> Gen:
-    """Wait on the reactor until ``check()``; fail after ``timeout`` seconds."""
-    waited = 0.0
-    while not check():
-        if waited > timeout:
-            raise AssertionError("timed out waiting for a condition")
-        yield deferLater(reactor, 0.02, lambda: None)
-        waited += 0.02
 
 
 class InteropCase(TestCase):
@@ -106,14 +67,14 @@ class InteropCase(TestCase):
         return official
 
     @inlineCallbacks
-    def their_queue_get(self, listener: _Theirs) -> Gen:
+    def their_queue_get(self, listener: Received) -> Gen:
         """The official listener's next event (waiting in a thread)."""
         item = yield deferToThread(listener.queue.get, True, 10)
         return item
 
     @inlineCallbacks
     def their_subscription(self, official: Any, channel: str) -> Gen:
-        listener = _Theirs()
+        listener = Received()
         official.add_listener(listener)
         official.subscribe().channels(channel).execute()
         first = yield self.their_queue_get(listener)
@@ -151,14 +112,23 @@ class OursToTheirsTests(InteropCase):
         )
         got = yield self.their_queue_get(listener)
         self.assertEqual(
-            got, ("message", {"text": "hi"}, "ours", {"lang": "en"}, "chat-text", sent.timetoken)
+            got,
+            (
+                "message",
+                "room",
+                {"text": "hi"},
+                "ours",
+                {"lang": "en"},
+                "chat-text",
+                sent.timetoken,
+            ),
         )
         yield pubnub.publish().channel("room").message(["by", "post"]).use_post(True).result()
         got = yield self.their_queue_get(listener)
-        self.assertEqual(got[1], ["by", "post"])
+        self.assertEqual(got[2], ["by", "post"])
         yield pubnub.signal().channel("room").message("typing").result()
         got = yield self.their_queue_get(listener)
-        self.assertEqual(got, ("signal", "typing", "ours"))
+        self.assertEqual(got, ("signal", "room", "typing", "ours"))
         fetched = yield deferToThread(
             lambda: official.fetch_messages().channels(["room"]).include_meta(True).sync()
         )

@@ -18,7 +18,9 @@ except ImportError:  # pragma: no cover - the dev extra installs it
     SubscribeCallback = object
 
 
-class _Received(SubscribeCallback):  # type: ignore[misc]
+class Received(SubscribeCallback):  # type: ignore[misc]
+    """An official SDK listener: events into a queue, as tuples."""
+
     def __init__(self) -> None:
         self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
 
@@ -50,7 +52,7 @@ class OfficialPublishTests(OfficialCase):
 
     def test_publish_get_post_and_receive(self) -> None:
         """GET and POST publishes reach a subscribed official client with meta and type."""
-        received = _Received()
+        received = Received()
         listener = self.official("listener")
         listener.add_listener(received)
         listener.subscribe().channels("lobby").execute()
