@@ -8,8 +8,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pubnub_twisted import PNOperationType
+from treq.testing import RequestTraversalAgent
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.server import Request
+
+from pubnub_twisted import PNOperationType, PubNub
 from pubnub_twisted.crypto import AesCbcCryptoModule
+from pubnub_twisted.endpoints.base import Endpoint
 from pubnub_twisted.errors import (
     PNERR_CHANNEL_OR_GROUP_MISSING,
     PNERR_INVALID_ARGUMENT,
@@ -26,7 +32,16 @@ from pubnub_twisted.models_messages import (
     PNSignalResult,
 )
 from pubnub_twisted.protocol import decode_value, parse_query
-from tests.helpers import PUB_KEY, SUB_KEY, TAIL, CannedResource, EndpointCase, canned_client
+from pubnub_twisted.server import PresenceResource, PresenceStore
+from tests.helpers import (
+    PUB_KEY,
+    SUB_KEY,
+    TAIL,
+    CannedResource,
+    EndpointCase,
+    canned_client,
+    config,
+)
 
 SENT = [1, "Sent", "14820999392820954"]
 TT = 14820999392820954
@@ -231,3 +246,65 @@ class FetchTests(EndpointCase):
         self.resource.seen.clear()
         self.refused(counts().channels("a", "b", "c").channel_timetokens([1, 2]), "3 channels")
         self.refused(counts().channels("a"), "channel_timetokens")
+
+
+class _Recording(PresenceResource):
+    """The embedded server, noting each request's method, path and body."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.requests: list[tuple[bytes, str, bytes]] = []
+
+    def render(self, request: Request) -> bytes | int:
+        content = b"" if request.content is None else request.content.read()
+        if request.content is not None:
+            request.content.seek(0)
+        path = request.uri.decode().partition("?")[0]
+        self.requests.append((request.method, path, content))
+        return super().render(request)
+
+
+class MethodTests(SynchronousTestCase):
+    """POST and DELETE against the embedded server in memory, signed."""
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.clock.advance(1_600_000_000)
+        self.server = _Recording(
+            PresenceStore(self.clock), secret_key="sec", publish_key=PUB_KEY, here_now_cache=0
+        )
+        self.addCleanup(self.server.stop)
+        self.agent = RequestTraversalAgent(self.server)
+        self.pubnub = PubNub(config(secret_key="sec"), reactor=self.clock, agent=self.agent)
+
+    def call(self, builder: Endpoint[Any]) -> Any:
+        d = builder.result()
+        self.agent.flush()
+        return self.successResultOf(d)
+
+    def test_use_post_sends_the_body(self) -> None:
+        """use_post(True): a signed POST whose body is the message JSON; stored as sent."""
+        self.call(self.pubnub.publish().channel("a").message({"k": "v"}).use_post(True))
+        method, path, body = self.server.requests[-1]
+        self.assertEqual((method, path, body), (b"POST", f"{PUB}/a/0", b'{"k": "v"}'))
+        fetched = self.call(self.pubnub.fetch_messages().channels("a"))
+        self.assertEqual(fetched.channels["a"][0].message, {"k": "v"})
+
+    def test_long_message_switches_to_post(self) -> None:
+        """A message whose GET URL would pass 32 KiB goes by POST without being asked."""
+        self.call(self.pubnub.publish().channel("a").message(" " * 12_000))
+        self.assertEqual(self.server.requests[-1][0], b"POST")
+        self.call(self.pubnub.publish().channel("a").message(" " * 1_000))
+        self.assertEqual(self.server.requests[-1][0], b"GET")
+
+    def test_delete_is_a_signed_delete(self) -> None:
+        """delete_messages sends DELETE with start/end; the server removes exactly (start, end]."""
+        stamps = [
+            self.call(self.pubnub.publish().channel("a").message(n)).timetoken for n in range(3)
+        ]
+        self.call(self.pubnub.delete_messages().channel("a").start(stamps[1] - 1).end(stamps[1]))
+        self.assertEqual(
+            self.server.requests[-1][:2], (b"DELETE", f"/v3/history/sub-key/{SUB_KEY}/channel/a")
+        )
+        fetched = self.call(self.pubnub.fetch_messages().channels("a"))
+        self.assertEqual([i.message for i in fetched.channels["a"]], [0, 2])
