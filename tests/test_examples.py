@@ -108,3 +108,15 @@ class ExampleTests(TestCase):
         return self.check(
             "get_state", "ch1: {'first': 'Robert', 'last': 'Plant'}", "ch2: {}", "ch3: {}"
         )
+
+    def test_chat(self) -> Deferred[None]:
+        """The lobby chat: a signal, two messages with meta, their history and count."""
+        return self.check(
+            "chat",
+            "(my-uuid is typing)",
+            "my-uuid [en]: hi all",
+            "my-uuid [fr]: salut",
+            "history: my-uuid said hi all",
+            "history: my-uuid said salut",
+            "since the first: 1",
+        )
