@@ -197,7 +197,7 @@ class DemoTests(TestCase):
 
     @inlineCallbacks
     def test_demo(self) -> Gen:
-        """The tour prints each step, the leave, the timeout, live events and the live view."""
+        """The tour prints each step, the leave, the timeout, live events, the view, the chat."""
         out = io.StringIO()
         yield ensureDeferred(run_demo(reactor, out, DemoOptions(presence_timeout=1)))
         text = out.getvalue()
@@ -222,6 +222,10 @@ class DemoTests(TestCase):
             "   ~ dave changed state on lobby",
             "   - gina left lobby (leave)",
             '      view of lobby (2): alice {"score": 42}, dave {"mood": "back"}',
+            "   (bob is typing)",
+            "   bob [en]: game?",
+            "   alice [fr]: oui!",
+            "   history of lobby from bob's message on: bob: game?; alice: oui!",
             "Done: every presence operation ran over real HTTP.",
         ):
             self.assertIn(expected, text.splitlines(), text)
