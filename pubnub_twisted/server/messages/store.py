@@ -75,6 +75,8 @@ class MessageStore:
         # Every live message in timetoken order (plus removed ones, dropped lazily).
         self._all: deque[tuple[_Key, StoredMessage]] = deque()
         self._count = 0
+        # Channels holding messages with an expiry (only those are scanned for it).
+        self._expiring: set[_Key] = set()
 
     def __len__(self) -> int:
         """How many messages are stored (expired ones until they are noticed)."""
@@ -94,6 +96,8 @@ class MessageStore:
         if hours is not None:
             message.expires = self.clock.seconds() + hours * _HOUR
         key = (sub_key, message.channel)
+        if message.expires is not None:
+            self._expiring.add(key)
         channel = self._channels.setdefault(key, deque())
         channel.append(message)
         self._all.append((key, message))
@@ -113,6 +117,7 @@ class MessageStore:
         self._count -= 1
         if not self._channels.get(key):
             self._channels.pop(key, None)
+            self._expiring.discard(key)
 
     def _live(self, sub_key: str, channel: str) -> deque[StoredMessage]:
         """The channel's messages, expired ones removed first."""
@@ -120,8 +125,12 @@ class MessageStore:
         messages = self._channels.get(key)
         if not messages:
             return deque()
+        if key not in self._expiring:
+            return messages
         now = self.clock.seconds()
-        if any(m.expires is not None and m.expires <= now for m in messages):
+        if not any(m.expires is not None for m in messages):
+            self._expiring.discard(key)
+        elif any(m.expires is not None and m.expires <= now for m in messages):
             kept: deque[StoredMessage] = deque()
             for message in messages:
                 if message.expires is not None and message.expires <= now:
@@ -133,6 +142,7 @@ class MessageStore:
                 self._channels[key] = kept
             else:
                 del self._channels[key]
+                self._expiring.discard(key)
             messages = kept
         return messages
 
@@ -180,6 +190,7 @@ class MessageStore:
             self._channels[key] = kept
         else:
             self._channels.pop(key, None)
+            self._expiring.discard(key)
         return deleted
 
     def channels(self, sub_key: str) -> Iterable[str]:
