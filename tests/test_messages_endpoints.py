@@ -308,3 +308,21 @@ class MethodTests(SynchronousTestCase):
         )
         fetched = self.call(self.pubnub.fetch_messages().channels("a"))
         self.assertEqual([i.message for i in fetched.channels["a"]], [0, 2])
+
+    def test_hostile_names_and_text_round_trip(self) -> None:
+        """Channels and messages with characters URLs mangle survive GET and POST, signed."""
+        texts = ["a/b c+d", "x&y#z?%", "über 😀", "~!*'()", "quote \" and \\ backslash"]
+        for channel in ("a/b c", "x&y#z", "ümlaut+plus"):
+            for use_post in (False, True):
+                for text in texts:
+                    self.call(
+                        self.pubnub.publish()
+                        .channel(channel)
+                        .message({"t": text})
+                        .meta({"m": text})
+                        .use_post(use_post)
+                    )
+            fetched = self.call(self.pubnub.fetch_messages().channels(channel).include_meta(True))
+            items = fetched.channels[channel]
+            self.assertEqual([i.message["t"] for i in items], texts * 2)
+            self.assertEqual([i.meta["m"] for i in items], texts * 2)
