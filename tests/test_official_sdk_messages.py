@@ -121,3 +121,15 @@ class OfficialPublishTests(OfficialCase):
             .sync()
         )
         self.assertEqual(counts.result.channels, {"hist": 2, "empty": 0})
+
+    def test_v2_history(self) -> None:
+        """The official SDK's older history() reads the same store, with timetokens."""
+        stamps = [
+            self.pubnub.publish().channel("old").message(n).sync().result.timetoken
+            for n in range(4)
+        ]
+        history = self.pubnub.history().channel("old").count(3).include_timetoken(True).sync()
+        self.assertEqual([item.entry for item in history.result.messages], [1, 2, 3])
+        self.assertEqual([item.timetoken for item in history.result.messages], stamps[1:])
+        oldest = self.pubnub.history().channel("old").count(2).reverse(True).sync()
+        self.assertEqual([item.entry for item in oldest.result.messages], [0, 1])

@@ -341,3 +341,29 @@ class StoreTests(MessagesCase):
         )
         self.assertEqual(store.delete(SUB, "c", start=None, end=None), 2)
         self.assertEqual(len(store), 0)
+
+
+class HistoryV2Tests(MessagesCase):
+    """The older ``/v2/history`` call (PubNub's SDKs' ``history()``)."""
+
+    def test_shape_count_reverse_and_token(self) -> None:
+        """[[messages], first, last]; count; reverse takes the oldest; include_token/meta."""
+        stamps = [self.publish("ch", n, f"meta={q({'n': n})}") for n in range(5)]
+        v2 = f"/v2/history/sub-key/{SUB}/channel/ch?uuid=me"
+        self.assertEqual(self.get(f"{v2}&count=2"), [[3, 4], stamps[3], stamps[4]])
+        self.assertEqual(self.get(f"{v2}&count=2&reverse=true"), [[0, 1], stamps[0], stamps[1]])
+        self.assertEqual(
+            self.get(f"{v2}&count=2&include_token=true&include_meta=true"),
+            [
+                [
+                    {"message": 3, "timetoken": stamps[3], "meta": {"n": 3}},
+                    {"message": 4, "timetoken": stamps[4], "meta": {"n": 4}},
+                ],
+                stamps[3],
+                stamps[4],
+            ],
+        )
+        self.assertEqual(self.get(f"{v2}&start={stamps[0]}"), [[], 0, 0])
+        self.assertEqual(
+            self.get(f"{v2}&start={stamps[4]}&end={stamps[1]}&reverse=true&count=2")[0], [1, 2]
+        )

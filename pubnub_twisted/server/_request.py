@@ -204,7 +204,7 @@ def _route_subscribe(call: Call, segments: list[str]) -> bool:
 
 
 def _route_messages(call: Call, segments: list[str]) -> bool:
-    """publish, signal (``/{op}/{pub}/{sub}/0/{channel}/0[/{message}]``) and history."""
+    """publish, signal (``/{op}/{pub}/{sub}/0/{channel}/0[/{message}]``), history (v2, v3)."""
     if segments[:1] in (["publish"], ["signal"]) and len(segments) in (6, 7):
         if (
             segments[3] != "0"
@@ -218,10 +218,14 @@ def _route_messages(call: Call, segments: list[str]) -> bool:
         call.channels = [decode_value(segments[4])]
         call.payload = segments[6] if len(segments) == 7 else None
         return True
-    if segments[:1] != ["v3"] or len(segments) != 6 or segments[2] not in _SUB_KEY:
+    if segments[:1] not in (["v2"], ["v3"]) or len(segments) != 6 or segments[2] not in _SUB_KEY:
         return False
     kind = segments[4]
-    if segments[1] == "history" and kind in ("channel", "message-counts"):
+    if segments[0] == "v2":
+        if segments[1] != "history" or kind != "channel":
+            return False
+        call.operation = "history_v2"
+    elif segments[1] == "history" and kind in ("channel", "message-counts"):
         call.operation = "history" if kind == "channel" else "message_counts"
     elif segments[1] == "history-with-actions" and kind == "channel":
         call.operation = "history_actions"

@@ -49,7 +49,15 @@ MAX_HEARTBEAT: Final = 2**31 - 1
 MAX_STATE_DEPTH: Final = 64
 _TIMETOKEN: Final = re.compile(r"[0-9]{1,19}")
 _MESSAGE_OPERATIONS: Final = frozenset(
-    {"publish", "signal", "history", "history_actions", "message_counts", "delete_messages"}
+    {
+        "publish",
+        "signal",
+        "history",
+        "history_v2",
+        "history_actions",
+        "message_counts",
+        "delete_messages",
+    }
 )
 #: Parameters that do not change a here_now answer (left out of the cache key).
 _VOLATILE: Final = frozenset(
@@ -320,6 +328,8 @@ class PresenceResource(Resource):
             return messages.signal(call)
         if call.operation == "message_counts":
             return messages.message_counts(call)
+        if call.operation == "history_v2":
+            return messages.history_v2(call)
         if call.operation == "delete_messages":
             if self._secret_key is None:  # nothing was signed: PubNub refuses
                 raise Refusal(403, _message_shapes.history_error(403, DELETE_NEEDS_SIGNATURE))

@@ -15,6 +15,7 @@ __all__ = [
     "history",
     "history_error",
     "history_ok",
+    "history_v2",
     "message_counts",
     "publish_error",
     "sent",
@@ -93,6 +94,24 @@ def history(
         if messages
     }
     return body
+
+
+def history_v2(messages: list[StoredMessage], *, token: bool, meta: bool) -> list[Any]:
+    """The v2 history answer: ``[[messages], first timetoken, last timetoken]`` (0, 0 if none)."""
+    items: list[Any] = []
+    for message in messages:
+        if not (token or meta):
+            items.append(message.message)
+            continue
+        item: Body = {"message": message.message}
+        if token:
+            item["timetoken"] = message.timetoken
+        if meta:
+            item["meta"] = message.meta if message.meta is not None else ""
+        items.append(item)
+    first = messages[0].timetoken if messages else 0
+    last = messages[-1].timetoken if messages else 0
+    return [items, first, last]
 
 
 def message_counts(counts: dict[str, int]) -> Body:

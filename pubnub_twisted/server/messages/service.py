@@ -228,6 +228,29 @@ class MessageService:
             actions=actions,
         )
 
+    def history_v2(self, call: Call) -> list[Any]:
+        """The older history call: ``[[messages], first timetoken, last timetoken]``.
+
+        ``count`` (at most 100), ``reverse`` (the oldest of the range
+        instead of the newest), ``include_token`` and ``include_meta``.
+        """
+        channel = self._channels(call)[0]
+        count = parse_int(call.text("count") or "0")
+        if count is None:
+            raise self._refuse_history("Invalid Arguments: count")
+        count = MAX_HISTORY_SINGLE if count <= 0 else min(count, MAX_HISTORY_SINGLE)
+        found = self.store.fetch(
+            call.sub_key,
+            channel,
+            start=self._timetoken(call, "start"),
+            end=self._timetoken(call, "end"),
+            limit=count,
+            oldest=call.flag("reverse"),
+        )
+        return _shapes.history_v2(
+            found, token=call.flag("include_token"), meta=call.flag("include_meta")
+        )
+
     def message_counts(self, call: Call) -> dict[str, Any]:
         """message_counts: per channel, the messages newer than its timetoken."""
         channels = self._channels(call)

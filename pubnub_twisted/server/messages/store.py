@@ -147,19 +147,35 @@ class MessageStore:
         return messages
 
     def fetch(
-        self, sub_key: str, channel: str, *, start: int | None, end: int | None, limit: int
+        self,
+        sub_key: str,
+        channel: str,
+        *,
+        start: int | None,
+        end: int | None,
+        limit: int,
+        oldest: bool = False,
     ) -> list[StoredMessage]:
-        """The newest ``limit`` messages with ``end <= t < start``, oldest first."""
+        """The newest ``limit`` messages with ``end <= t < start``, oldest first.
+
+        ``oldest``: the oldest ``limit`` of the range instead (v2 history's ``reverse``).
+        """
         found: list[StoredMessage] = []
-        for message in reversed(self._live(sub_key, channel)):
+        messages = self._live(sub_key, channel)
+        for message in messages if oldest else reversed(messages):
             if start is not None and message.timetoken >= start:
+                if oldest:
+                    break
                 continue
             if end is not None and message.timetoken < end:
+                if oldest:
+                    continue
                 break
             found.append(message)
             if len(found) >= limit:
                 break
-        found.reverse()
+        if not oldest:
+            found.reverse()
         return found
 
     def count(self, sub_key: str, channel: str, since: int) -> int:
