@@ -135,6 +135,30 @@ class OperationTests(TestCase):
         )
         self.assertNotIn("bad", err.getvalue().replace("pubnub", ""))
 
+    @inlineCallbacks
+    def test_publish_and_history(self) -> Gen:
+        """publish (JSON, plain text, by POST) then history, as a table and as JSON."""
+        key = ["--publish-key", "pub-c-local", "--uuid", "alice"]
+        code, out, _ = yield self.run_cli(
+            "publish", *key, "--channel", "lobby", "--message", '{"text": "hi"}', "--meta", "{}"
+        )
+        self.assertEqual(code, 0)
+        self.assertRegex(out, r"^sent [0-9]{17}\n$")
+        first = int(out.split()[1])
+        code, out, _ = yield self.run_cli(
+            "publish", *key, "--channel", "lobby", "--message", "plain words", "--post"
+        )
+        self.assertEqual(code, 0)
+        code, out, _ = yield self.run_cli("history", "--channel", "lobby")
+        lines = out.splitlines()
+        self.assertEqual(lines[0], f'lobby  {first}  alice  {{"text": "hi"}}')
+        self.assertTrue(lines[1].endswith('  alice  "plain words"'), lines)
+        code, out, _ = yield self.run_cli("history", "--channel", "lobby", "--count", "1", "--json")
+        self.assertEqual(json.loads(out)["channels"]["lobby"][0]["message"], "plain words")
+        code, out, err = yield self.run_cli("publish", "--channel", "lobby", "--message", "x")
+        self.assertEqual(code, 1)
+        self.assertIn("Publish key", err)
+
 
 class ParserTests(SynchronousTestCase):
     """Arguments, environment variables and help."""
@@ -173,6 +197,8 @@ class ParserTests(SynchronousTestCase):
             "heartbeat",
             "leave",
             "groups",
+            "publish",
+            "history",
             "demo",
             "serve",
         ):
