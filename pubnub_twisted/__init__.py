@@ -12,7 +12,7 @@ Quick look::
 """
 
 from pubnub_twisted._version import __version__
-from pubnub_twisted.callbacks import SubscribeCallback
+from pubnub_twisted.callbacks import SubscribeCallback, SubscribeListener
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
 from pubnub_twisted.errors import PubNubException
@@ -49,8 +49,9 @@ from pubnub_twisted.models_pubsub import (
     PNSignalMessageResult,
     PNTimeResponse,
 )
-from pubnub_twisted.presence_view import PresenceView, PresenceViewListener
+from pubnub_twisted.presence_view import PresenceView, PresenceViewListener, PresenceViewPhase
 from pubnub_twisted.pubnub import PubNub, PubNubTwisted
+from pubnub_twisted.pubsub.reconnect import Reconnection
 
 __all__ = [
     "PNChannelGroupsAddChannelResult",
@@ -86,9 +87,12 @@ __all__ = [
     "PNWhereNowResult",
     "PresenceView",
     "PresenceViewListener",
+    "PresenceViewPhase",
     "PubNub",
     "PubNubException",
     "PubNubTwisted",
+    "Reconnection",
     "SubscribeCallback",
+    "SubscribeListener",
     "__version__",
 ]

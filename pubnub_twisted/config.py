@@ -51,6 +51,7 @@ class PNConfiguration:
         "request_retry_policy",
         "secret_key",
         "ssl",
+        "strict_names",
         "subscribe_key",
         "subscribe_request_timeout",
         "suppress_leave_events",
@@ -121,6 +122,10 @@ class PNConfiguration:
         #: ``AesCbcCryptoModule(config)`` or ``LegacyCryptoModule(config)`` (see
         #: :mod:`pubnub_twisted.crypto`); ``None`` with ``cipher_key`` means legacy.
         self.crypto_module: PubNubCryptoModule | None = None
+        #: Refuse (``PNERR_INVALID_NAME``, nothing sent) channel and group names
+        #: that break PubNub's naming rules, instead of sending them with a
+        #: warning logged once per name.  A comma is always refused.
+        self.strict_names: bool = False
         self._presence_timeout: int = DEFAULT_PRESENCE_TIMEOUT
         self._heartbeat_interval: float | None = None
 

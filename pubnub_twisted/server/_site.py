@@ -193,7 +193,9 @@ def listen(
     publish_key: str | None = None,
     auth_keys: Iterable[str] | None = None,
     subscribe: SubscribeOptions | None = None,
+    subscribe_keys: Iterable[str] | None = None,
     backlog: int = DEFAULT_BACKLOG,
+    strict_names: bool = False,
 ) -> PresenceServer:
     """Serve a presence server on ``host:port`` (loopback, an ephemeral port by default).
 
@@ -213,6 +215,8 @@ def listen(
         publish_key=publish_key,
         auth_keys=auth_keys,
         subscribe=subscribe,
+        subscribe_keys=subscribe_keys,
+        strict_names=strict_names,
     )
     site = PresenceSite(resource, reactor=clock)
     # Site's annotations do not (yet) say it is a ServerFactory of its channel type.

@@ -31,6 +31,7 @@ from pubnub_twisted.protocol import (
     SIGNATURE_WINDOW,
     request_signature,
 )
+from pubnub_twisted.server._names import NameGuard
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
 from pubnub_twisted.server.messages import _shapes as _message_shapes
 from pubnub_twisted.server.messages.service import DELETE_NEEDS_SIGNATURE, MessageService
@@ -158,7 +159,10 @@ class PresenceResource(Resource):
     body; v1 for a publish by POST, as PubNub's SDK signs) and a ``timestamp`` within
     :data:`~pubnub_twisted.protocol.SIGNATURE_WINDOW` seconds; with
     ``auth_keys`` every request must carry one of them as ``auth``.
-    ``/time/0`` is always open, as PubNub's is.
+    ``/time/0`` is always open, as PubNub's is.  With ``subscribe_keys``
+    (an allow-list) a request for any other subscribe key gets PubNub's
+    answer for an unknown key: 400, ``"Invalid Subscribe Key"``; without it
+    every key is accepted, each its own key space.
 
     ``subscribe`` configures the subscribe long-poll (hold time, catch-up
     buffer, interval mode, debounce, leave on disconnect, fault modes: see
@@ -172,6 +176,11 @@ class PresenceResource(Resource):
     ``message_store`` (a
     :class:`~pubnub_twisted.server.messages.store.MessageStore` on the
     store's clock when ``None``).
+
+    A channel or group name that breaks PubNub's naming rules
+    (:func:`~pubnub_twisted.protocol.name_problem`) is served with a
+    warning logged once per name; with ``strict_names`` the request gets a
+    400 naming it instead, so what would misbehave on PubNub fails here.
     """
 
     isLeaf = True
@@ -186,6 +195,8 @@ class PresenceResource(Resource):
         auth_keys: Iterable[str] | None = None,
         subscribe: SubscribeOptions | None = None,
         message_store: MessageStore | None = None,
+        subscribe_keys: Iterable[str] | None = None,
+        strict_names: bool = False,
     ) -> None:
         Resource.__init__(self)
         if secret_key is not None and not publish_key:
@@ -197,10 +208,14 @@ class PresenceResource(Resource):
         self._secret_key = secret_key
         self._publish_key = publish_key or ""
         self._auth_keys = None if auth_keys is None else frozenset(auth_keys)
+        self._subscribe_keys = None if subscribe_keys is None else frozenset(subscribe_keys)
+        if self._subscribe_keys is not None and not all(self._subscribe_keys):
+            raise ValueError("subscribe_keys must be non-empty strings")
         self.hub = SubscribeHub(store, subscribe)
         self.messages = MessageService(
             self.hub, message_store or MessageStore(store.clock), publish_key=publish_key
         )
+        self._names = NameGuard(strict_names)
         self._handlers: dict[str, Callable[[Call], dict[str, Any]]] = {
             "here_now": self._here_now,
             "here_now_global": self._here_now,
@@ -301,8 +316,11 @@ class PresenceResource(Resource):
                 return 200, _encode([self.hub.time()]), path
             if method == b"DELETE":
                 call.operation = "delete_messages"
+            if self._subscribe_keys is not None and call.sub_key not in self._subscribe_keys:
+                raise Refusal(400, _shapes.invalid_subscribe_key())
             self._check_access(call)
             call.uuid = self._check_uuid(call.text("uuid"), call.service)
+            self._names.check(call)
             if call.operation in _MESSAGE_OPERATIONS:
                 content = body if method == b"POST" else None
                 return 200, _encode(self._message_call(call, content)), path

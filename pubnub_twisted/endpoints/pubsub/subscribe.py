@@ -104,6 +104,8 @@ def _presence(
         timestamp = timetoken // TIMETOKENS_PER_SECOND
     else:
         timestamp = _integer(raw_timestamp, "timestamp")
+    raw_precise = payload.get("precise_timestamp")
+    precise = None if raw_precise is None else _integer(raw_precise, "precise_timestamp")
     data = payload.get("data")
     interval = action == "interval"
     return PNPresenceEventResult(
@@ -119,6 +121,7 @@ def _presence(
         leave=_uuids(payload, "leave") if interval else None,
         timeout=_uuids(payload, "timeout") if interval else None,
         here_now_refresh=payload.get("here_now_refresh") is True,
+        precise_timestamp=precise,
     )
 
 
@@ -172,6 +175,7 @@ class Subscribe(ChannelsAndGroups[SubscribeResponse]):
     """
 
     _operation = PNOperationType.PNSubscribeOperation
+    _wildcard_channels = True
 
     def __init__(self, pubnub: PubNub) -> None:
         super().__init__(pubnub)
