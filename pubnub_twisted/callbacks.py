@@ -100,6 +100,7 @@ class SubscribeListener(SubscribeCallback):
         self._statuses: _Queue[PNStatus] = _Queue(keep)
         self._presence: _Queue[PNPresenceEventResult] = _Queue(keep)
         self._messages: _Queue[PNMessageResult] = _Queue(keep)
+        self._signals: _Queue[PNSignalMessageResult] = _Queue(keep)
 
     def status(self, pubnub: PubNub, status: PNStatus) -> None:
         """Queue the status for :meth:`wait_for_status`."""
@@ -112,6 +113,10 @@ class SubscribeListener(SubscribeCallback):
     def message(self, pubnub: PubNub, message: PNMessageResult) -> None:
         """Queue the message for :meth:`wait_for_message`."""
         self._messages.put(message)
+
+    def signal(self, pubnub: PubNub, signal: PNSignalMessageResult) -> None:
+        """Queue the signal for :meth:`wait_for_signal`."""
+        self._signals.put(signal)
 
     def wait_for_status(self, *categories: PNStatusCategory) -> Deferred[PNStatus]:
         """The next status in one of ``categories`` (any status when none are given)."""
@@ -165,3 +170,7 @@ class SubscribeListener(SubscribeCallback):
             return (channel is None or item.channel == channel) and (match is None or match(item))
 
         return self._messages.take(matches)
+
+    def wait_for_signal(self, *, channel: str | None = None) -> Deferred[PNSignalMessageResult]:
+        """The next signal on ``channel`` (on any channel when ``None``)."""
+        return self._signals.take(lambda item: channel is None or item.channel == channel)
