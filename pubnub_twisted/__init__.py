@@ -35,7 +35,21 @@ from pubnub_twisted.models import (
     PNStatus,
     PNWhereNowResult,
 )
-from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult, PNTimeResponse
+from pubnub_twisted.models_messages import (
+    PNDeleteMessagesResult,
+    PNFetchMessageItem,
+    PNFetchMessagesResult,
+    PNFireResult,
+    PNMessageCountResult,
+    PNPublishResult,
+    PNSignalResult,
+)
+from pubnub_twisted.models_pubsub import (
+    PNMessageResult,
+    PNPresenceEventResult,
+    PNSignalMessageResult,
+    PNTimeResponse,
+)
 from pubnub_twisted.presence_view import PresenceView, PresenceViewListener, PresenceViewPhase
 from pubnub_twisted.pubnub import PubNub, PubNubTwisted
 from pubnub_twisted.pubsub.reconnect import Reconnection
@@ -47,8 +61,12 @@ __all__ = [
     "PNChannelGroupsRemoveChannelResult",
     "PNChannelGroupsRemoveGroupResult",
     "PNConfiguration",
+    "PNDeleteMessagesResult",
     "PNEnvelope",
     "PNErrorData",
+    "PNFetchMessageItem",
+    "PNFetchMessagesResult",
+    "PNFireResult",
     "PNGetStateResult",
     "PNHeartbeatResult",
     "PNHereNowChannelData",
@@ -56,11 +74,15 @@ __all__ = [
     "PNHereNowOccupantsData",
     "PNHereNowResult",
     "PNLeaveResult",
+    "PNMessageCountResult",
     "PNMessageResult",
     "PNOperationType",
     "PNPresenceEventResult",
+    "PNPublishResult",
     "PNReconnectionPolicy",
     "PNSetStateResult",
+    "PNSignalMessageResult",
+    "PNSignalResult",
     "PNStatus",
     "PNStatusCategory",
     "PNTimeResponse",

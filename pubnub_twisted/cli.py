@@ -32,6 +32,7 @@ from pubnub_twisted.models import (
     PNSetStateResult,
     PNWhereNowResult,
 )
+from pubnub_twisted.models_messages import PNFetchMessagesResult, PNPublishResult
 from pubnub_twisted.models_pubsub import PNTimeResponse
 from pubnub_twisted.protocol import DEFAULT_ORIGIN
 from pubnub_twisted.pubnub import PubNub
@@ -154,6 +155,18 @@ def _jsonable(result: Any) -> Any:
         return {"state": result.state}
     if isinstance(result, PNTimeResponse):
         return {"timetoken": result.timetoken, "time": result.date_time().isoformat()}
+    if isinstance(result, PNPublishResult):
+        return {"timetoken": result.timetoken}
+    if isinstance(result, PNFetchMessagesResult):
+        return {
+            "channels": {
+                name: [
+                    {"timetoken": item.timetoken, "uuid": item.uuid, "message": item.message}
+                    for item in items
+                ]
+                for name, items in result.channels.items()
+            }
+        }
     return {"ok": True}
 
 
@@ -177,6 +190,15 @@ def _table(result: Any) -> str:
         return _dumps(result.state)
     if isinstance(result, PNTimeResponse):
         return f"{result.timetoken}  {result.date_time().isoformat()}"
+    if isinstance(result, PNPublishResult):
+        return f"sent {result.timetoken}"
+    if isinstance(result, PNFetchMessagesResult):
+        lines = [
+            f"{name}  {item.timetoken}  {item.uuid or '-'}  {_dumps(item.message)}"
+            for name, items in result.channels.items()
+            for item in items
+        ]
+        return "\n".join(lines) if lines else "(no messages)"
     return "OK"
 
 
@@ -258,6 +280,28 @@ def _groups(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
     return builder.channel_group(args.group).result()  # type: ignore[no-any-return]
 
 
+def _message_arg(text: str) -> Any:
+    """JSON when the text is JSON, else the text itself as a string message."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _publish(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
+    builder = pubnub.publish().channel(args.channel).message(args.message).use_post(args.post)
+    if args.meta is not None:
+        builder.meta(args.meta)
+    return builder.result()
+
+
+def _history(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
+    builder = pubnub.fetch_messages().channels(args.channel).include_uuid(True)
+    if args.count is not None:
+        builder.maximum_per_channel(args.count)
+    return builder.result()
+
+
 OPERATIONS: dict[str, tuple[Operation, str, str]] = {
     "here-now": (
         _here_now,
@@ -293,6 +337,16 @@ OPERATIONS: dict[str, tuple[Operation, str, str]] = {
         _time,
         "the service's current time as a timetoken",
         "pubnub-twisted time --origin 127.0.0.1:8090 --no-ssl",
+    ),
+    "publish": (
+        _publish,
+        "publish a message (JSON, or plain text) on a channel",
+        'pubnub-twisted publish --channel lobby --message \'{"text": "hi"}\'',
+    ),
+    "history": (
+        _history,
+        "the stored messages of channels, oldest first",
+        "pubnub-twisted history --channel lobby --count 10",
     ),
     "groups": (
         _groups,
@@ -334,6 +388,20 @@ def _add_operation_parsers(subparsers: Any) -> None:
     _add_names(leave)
 
     _subparser(subparsers, "time")
+
+    publish = _subparser(subparsers, "publish")
+    publish.add_argument("--channel", required=True, help="the channel")
+    publish.add_argument(
+        "--message", type=_message_arg, required=True, help="the message: JSON, or plain text"
+    )
+    publish.add_argument("--meta", type=_state_arg, help="meta for subscribers, a JSON object")
+    publish.add_argument("--post", action="store_true", help="send the message as a POST body")
+
+    history = _subparser(subparsers, "history")
+    history.add_argument("--channel", action="append", required=True, help="a channel (repeatable)")
+    history.add_argument(
+        "--count", type=int, help="messages per channel (100 for one, 25 for several)"
+    )
 
     groups = _subparser(subparsers, "groups")
     groups.add_argument("action", choices=["add", "remove", "list", "delete"])

@@ -17,12 +17,16 @@ __all__ = [
     "PNERR_CLIENT_ERROR",
     "PNERR_CLIENT_TIMEOUT",
     "PNERR_CONNECTION_ERROR",
+    "PNERR_DECRYPTION_ERROR",
     "PNERR_GROUP_MISSING",
     "PNERR_INVALID_ARGUMENT",
     "PNERR_INVALID_NAME",
     "PNERR_JSON_DECODING_FAILED",
     "PNERR_MALFORMED_RESPONSE",
+    "PNERR_MESSAGE_MISSING",
+    "PNERR_MESSAGE_TOO_LARGE",
     "PNERR_PUBLISH_KEY_MISSING",
+    "PNERR_PUBLISH_OUTCOME_UNKNOWN",
     "PNERR_REQUEST_CANCELLED",
     "PNERR_SECRET_KEY_MISSING",
     "PNERR_SERVER_ERROR",
@@ -56,6 +60,12 @@ PNERR_CLIENT_TIMEOUT = "Client Timeout"
 PNERR_REQUEST_CANCELLED = "Request Cancelled"
 PNERR_TLS_ERROR = "TLS Error"
 PNERR_TLS_UNTRUSTED = "TLS Certificate Not Trusted"
+PNERR_DECRYPTION_ERROR = "Decryption error"
+PNERR_MESSAGE_MISSING = "Message missing"
+PNERR_MESSAGE_TOO_LARGE = "Message too large"
+#: A publish whose connection failed after the request may have reached the
+#: service: it was not sent again, and may or may not have been delivered.
+PNERR_PUBLISH_OUTCOME_UNKNOWN = "Publish outcome unknown"
 
 
 class PubNubException(Exception):

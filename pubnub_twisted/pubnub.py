@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IAgent
@@ -16,6 +18,11 @@ from pubnub_twisted.endpoints.channel_groups.registration import (
     RemoveChannelFromChannelGroup,
     RemoveChannelGroup,
 )
+from pubnub_twisted.endpoints.messages.delete_messages import DeleteMessages
+from pubnub_twisted.endpoints.messages.fetch_messages import FetchMessages
+from pubnub_twisted.endpoints.messages.message_counts import MessageCounts
+from pubnub_twisted.endpoints.messages.publish import Fire, Publish
+from pubnub_twisted.endpoints.messages.signal import Signal
 from pubnub_twisted.endpoints.naming import NameRules
 from pubnub_twisted.endpoints.presence.get_state import GetState
 from pubnub_twisted.endpoints.presence.heartbeat import Heartbeat
@@ -207,6 +214,56 @@ class PubNub:
     def time(self) -> Time:
         """The service's current timetoken: ``time().deferred()`` (a ``PNTimeResponse``)."""
         return Time(self)
+
+    # -- messages -----------------------------------------------------------------
+
+    def publish(
+        self,
+        *,
+        channel: str | None = None,
+        message: Any = None,
+        meta: dict[str, Any] | None = None,
+        should_store: bool | None = None,
+        ttl: int | None = None,
+        use_post: bool | None = None,
+        custom_message_type: str | None = None,
+    ) -> Publish:
+        """Send a message: ``publish().channel("a").message({"text": "hi"}).deferred()``.
+
+        Fires with a ``PNPublishResult(timetoken)``.  A publish is never sent
+        twice: see :mod:`pubnub_twisted.endpoints.messages.publish`.
+        """
+        return Publish(self)._configure(
+            channel=channel,
+            message=message,
+            meta=meta,
+            should_store=should_store,
+            ttl=ttl,
+            use_post=use_post,
+            custom_message_type=custom_message_type,
+        )
+
+    def fire(
+        self, *, channel: str | None = None, message: Any = None, meta: dict[str, Any] | None = None
+    ) -> Fire:
+        """Send a message to PubNub Functions only (not stored, not delivered to subscribers)."""
+        return Fire(self)._configure(channel=channel, message=message, meta=meta)
+
+    def signal(self, *, channel: str | None = None, message: Any = None) -> Signal:
+        """Send a signal (64 bytes at most): ``signal().channel("a").message("typing")``."""
+        return Signal(self)._configure(channel=channel, message=message)
+
+    def fetch_messages(self, *, channels: Names | None = None) -> FetchMessages:
+        """Stored messages: ``fetch_messages().channels(["a"]).maximum_per_channel(25)``."""
+        return FetchMessages(self)._configure(channels=channels)
+
+    def message_counts(self, *, channels: Names | None = None) -> MessageCounts:
+        """Counts since timetokens: ``message_counts().channels("a").channel_timetokens([tt])``."""
+        return MessageCounts(self)._configure(channels=channels)
+
+    def delete_messages(self, *, channel: str | None = None) -> DeleteMessages:
+        """Delete stored messages (signed): ``delete_messages().channel("a").start(t1).end(t2)``."""
+        return DeleteMessages(self)._configure(channel=channel)
 
     # -- real time --------------------------------------------------------------
 

@@ -16,9 +16,13 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from pubnub_twisted.cli import build_parser, run_command
 from pubnub_twisted.enums import PNOperationType, PNStatusCategory
 from pubnub_twisted.models import PNStatus
-from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult
+from pubnub_twisted.models_pubsub import (
+    PNMessageResult,
+    PNPresenceEventResult,
+    PNSignalMessageResult,
+)
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, LocalPresenceServer
-from pubnub_twisted.watch import Watcher
+from pubnub_twisted.watch import Watcher, message_record
 from tests.cli_child import spawn_cli
 
 Gen = Generator[Deferred[Any], Any, Any]
@@ -164,6 +168,8 @@ class WatcherTests(SynchronousTestCase):
         for event in events:
             if isinstance(event, PNPresenceEventResult):
                 watcher.presence(None, event)  # type: ignore[arg-type]
+            elif isinstance(event, PNSignalMessageResult):
+                watcher.signal(None, event)  # type: ignore[arg-type]
             elif isinstance(event, PNMessageResult):
                 watcher.message(None, event)  # type: ignore[arg-type]
             else:
@@ -187,6 +193,22 @@ class WatcherTests(SynchronousTestCase):
                 '2023-11-14T22:13:20.123Z  message  lobby from zoë: {"text":"hi"}',
             ],
         )
+
+    def test_signals_and_message_types(self) -> None:
+        """A signal gets its own line and type; custom type and decryption error are kept."""
+        lines, _ = self.lines(
+            False, PNSignalMessageResult("typing", "lobby", None, 17_000_000_001_234_567, "zoë")
+        )
+        self.assertEqual(lines, ['2023-11-14T22:13:20.123Z  signal   lobby from zoë: "typing"'])
+        message = PNMessageResult(
+            "x", "lobby", None, 1, "zoë", custom_message_type="chat", error=ValueError("bad key")
+        )
+        record = message_record(message)
+        self.assertEqual(
+            (record["type"], record["custom_message_type"], record["error"]),
+            ("message", "chat", "bad key"),
+        )
+        self.assertEqual(message_record(PNSignalMessageResult("s", "c", None, 1))["type"], "signal")
 
     def test_json_lines(self) -> None:
         """--json: one JSON object per line, UTF-8 as it is; statuses go to the other stream."""

@@ -120,3 +120,15 @@ class ExampleTests(TestCase):
             "GET /who?room=lobby -> {}",
             "kept: ['bob']",
         )
+
+    def test_chat(self) -> Deferred[None]:
+        """The lobby chat: a signal, two messages with meta, their history and count."""
+        return self.check(
+            "chat",
+            "(my-uuid is typing)",
+            "my-uuid [en]: hi all",
+            "my-uuid [fr]: salut",
+            "history: my-uuid said hi all",
+            "history: my-uuid said salut",
+            "since the first: 1",
+        )

@@ -488,6 +488,8 @@ def _error_message(code: int, data: Any, body: bytes) -> str:
                 return f"{message} (channels: {', '.join(map(str, payload['channels']))})"
             return message
         return json.dumps(data)[:200]
+    if isinstance(data, list) and len(data) == 3 and data[0] == 0 and isinstance(data[1], str):
+        return data[1]  # publish and signal: [0, "Invalid Key", "<timetoken>"]
     try:
         phrase = HTTPStatus(code).phrase
     except ValueError:

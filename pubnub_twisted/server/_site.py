@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.internet.interfaces import IListeningPort, IReactorTCP, IReactorTime
@@ -159,10 +160,18 @@ class PresenceServer:
         return f"http://{self.origin}"
 
     def publish(
-        self, sub_key: str, channel: str, message: object, publisher: str | None = None
+        self,
+        sub_key: str,
+        channel: str,
+        message: object,
+        publisher: str | None = None,
+        **options: Any,
     ) -> int:
-        """Deliver ``message`` to ``channel``'s subscribers; return its timetoken."""
-        return self.resource.publish(sub_key, channel, message, publisher)
+        """Deliver ``message`` to subscribers and history; return its timetoken.
+
+        ``options`` as for :meth:`PresenceResource.publish`.
+        """
+        return self.resource.publish(sub_key, channel, message, publisher, **options)
 
     def stop(self) -> Deferred[None]:
         """Stop listening, answer held polls, close connections, stop the store if it made it."""

@@ -33,6 +33,9 @@ from pubnub_twisted.protocol import (
 )
 from pubnub_twisted.server._names import NameGuard
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
+from pubnub_twisted.server.messages import _shapes as _message_shapes
+from pubnub_twisted.server.messages.service import DELETE_NEEDS_SIGNATURE, MessageService
+from pubnub_twisted.server.messages.store import MessageStore
 from pubnub_twisted.server.presence import _shapes
 from pubnub_twisted.server.presence.store import PresenceStore
 from pubnub_twisted.server.subscribe import SubscribeHub, SubscribeOptions, SubscribeRequest
@@ -46,11 +49,24 @@ MAX_HEARTBEAT: Final = 2**31 - 1
 #: Deepest JSON nesting accepted in a state.
 MAX_STATE_DEPTH: Final = 64
 _TIMETOKEN: Final = re.compile(r"[0-9]{1,19}")
+_MESSAGE_OPERATIONS: Final = frozenset(
+    {
+        "publish",
+        "signal",
+        "history",
+        "history_v2",
+        "history_actions",
+        "message_counts",
+        "delete_messages",
+    }
+)
 #: Parameters that do not change a here_now answer (left out of the cache key).
 _VOLATILE: Final = frozenset(
     {"pnsdk", "uuid", "auth", "timestamp", "signature"}  # caller and signing
     | {"requestid", "instanceid", "ee", "on-demand"}  # accepted and ignored
 )
+#: Methods other than GET, and the operations that take them.
+_METHODS: Final = {b"POST": ("publish",), b"DELETE": ("history",)}
 _HEADERS: Final = (
     (b"Content-Type", b'text/javascript; charset="UTF-8"'),
     (b"Cache-Control", b"no-cache"),
@@ -154,6 +170,13 @@ class PresenceResource(Resource):
     defaults when ``None``).  The subscribe side is :attr:`hub`;
     :meth:`stop` answers the polls it holds and cancels its timers.
 
+    Publish, signal, fetch_messages, message_counts and delete_messages go
+    to :attr:`messages` (a
+    :class:`~pubnub_twisted.server.messages.service.MessageService`) over
+    ``message_store`` (a
+    :class:`~pubnub_twisted.server.messages.store.MessageStore` on the
+    store's clock when ``None``).
+
     A channel or group name that breaks PubNub's naming rules
     (:func:`~pubnub_twisted.protocol.name_problem`) is served with a
     warning logged once per name; with ``strict_names`` the request gets a
@@ -171,6 +194,7 @@ class PresenceResource(Resource):
         publish_key: str | None = None,
         auth_keys: Iterable[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        message_store: MessageStore | None = None,
         subscribe_keys: Iterable[str] | None = None,
         strict_names: bool = False,
     ) -> None:
@@ -188,6 +212,9 @@ class PresenceResource(Resource):
         if self._subscribe_keys is not None and not all(self._subscribe_keys):
             raise ValueError("subscribe_keys must be non-empty strings")
         self.hub = SubscribeHub(store, subscribe)
+        self.messages = MessageService(
+            self.hub, message_store or MessageStore(store.clock), publish_key=publish_key
+        )
         self._names = NameGuard(strict_names)
         self._handlers: dict[str, Callable[[Call], dict[str, Any]]] = {
             "here_now": self._here_now,
@@ -202,13 +229,20 @@ class PresenceResource(Resource):
         }
 
     def publish(
-        self, sub_key: str, channel: str, message: object, publisher: str | None = None
+        self,
+        sub_key: str,
+        channel: str,
+        message: object,
+        publisher: str | None = None,
+        **options: Any,
     ) -> int:
-        """Deliver ``message`` to ``channel``'s subscribers; return its timetoken.
+        """Deliver ``message`` to ``channel``'s subscribers and history; return its timetoken.
 
-        See :meth:`SubscribeHub.publish <pubnub_twisted.server.subscribe.SubscribeHub.publish>`.
+        ``options``: ``meta``, ``custom_message_type``, ``store``, ``ttl``; see
+        :meth:`MessageService.deliver
+        <pubnub_twisted.server.messages.service.MessageService.deliver>`.
         """
-        return self.hub.publish(sub_key, channel, message, publisher)
+        return self.messages.deliver(sub_key, channel, message, publisher, **options)
 
     def stop(self) -> None:
         """Answer held polls and cancel subscribe timers (the store is left running)."""
@@ -217,7 +251,7 @@ class PresenceResource(Resource):
     # -- HTTP ---------------------------------------------------------------
 
     def render(self, request: Request) -> bytes | int:
-        """Answer one request (every method: non-GET gets 405); a held poll answers later."""
+        """Answer one request (POST publish, DELETE history, else GET); held polls wait."""
         content = b"" if request.content is None else request.content.read()
         status, body, path = self._answer(request.method, request.uri, hold=True, body=content)
         if not isinstance(body, Deferred):
@@ -267,21 +301,29 @@ class PresenceResource(Resource):
         self, method: bytes, uri: bytes, *, hold: bool, body: bytes = b""
     ) -> tuple[int, bytes | Deferred[bytes], str]:
         path = uri.partition(b"?")[0].decode("utf-8", "replace")
+        not_allowed = Refusal(405, _shapes.error(405, "Method Not Allowed"))
         try:
-            if method != b"GET":
-                raise Refusal(405, _shapes.error(405, "Method Not Allowed"))
+            if method != b"GET" and method not in _METHODS:
+                raise not_allowed
             if len(uri) > MAX_URL_LENGTH:
                 raise Refusal(414, _shapes.error(414, "Request URI Too Long"))
             call = route(parse(uri))
             call.method, call.body = method.decode("ascii", "replace").upper(), body
             path = call.path
+            if method != b"GET" and call.operation not in _METHODS[method]:
+                raise not_allowed
             if call.operation == "time":
                 return 200, _encode([self.hub.time()]), path
+            if method == b"DELETE":
+                call.operation = "delete_messages"
             if self._subscribe_keys is not None and call.sub_key not in self._subscribe_keys:
                 raise Refusal(400, _shapes.invalid_subscribe_key())
             self._check_access(call)
             call.uuid = self._check_uuid(call.text("uuid"), call.service)
             self._names.check(call)
+            if call.operation in _MESSAGE_OPERATIONS:
+                content = body if method == b"POST" else None
+                return 200, _encode(self._message_call(call, content)), path
             if call.operation == "subscribe":
                 answer = self._subscribe(call, hold)
                 if isinstance(answer, Deferred):
@@ -295,6 +337,22 @@ class PresenceResource(Resource):
         except Exception:
             _log.failure("Presence request {path} failed", path=path)
             return 500, _encode(_shapes.error(500, "Internal Server Error")), path
+
+    def _message_call(self, call: Call, body: bytes | None) -> object:
+        messages = self.messages
+        if call.operation == "publish":
+            return messages.publish(call, body)
+        if call.operation == "signal":
+            return messages.signal(call)
+        if call.operation == "message_counts":
+            return messages.message_counts(call)
+        if call.operation == "history_v2":
+            return messages.history_v2(call)
+        if call.operation == "delete_messages":
+            if self._secret_key is None:  # nothing was signed: PubNub refuses
+                raise Refusal(403, _message_shapes.history_error(403, DELETE_NEEDS_SIGNATURE))
+            return messages.delete(call)
+        return messages.history(call)
 
     # -- checks -------------------------------------------------------------
 
