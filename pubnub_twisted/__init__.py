@@ -12,6 +12,14 @@ Quick look::
 """
 
 from pubnub_twisted._version import __version__
+from pubnub_twisted.access import (
+    UUID,
+    Channel,
+    Group,
+    PNToken,
+    PNTokenPermissions,
+    PNTokenResources,
+)
 from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
@@ -39,6 +47,9 @@ from pubnub_twisted.presence_view import PresenceView, PresenceViewListener
 from pubnub_twisted.pubnub import PubNub, PubNubTwisted
 
 __all__ = [
+    "UUID",
+    "Channel",
+    "Group",
     "PNChannelGroupsAddChannelResult",
     "PNChannelGroupsListResult",
     "PNChannelGroupsRemoveChannelResult",
@@ -61,6 +72,9 @@ __all__ = [
     "PNStatus",
     "PNStatusCategory",
     "PNTimeResponse",
+    "PNToken",
+    "PNTokenPermissions",
+    "PNTokenResources",
     "PNWhereNowResult",
     "PresenceView",
     "PresenceViewListener",
