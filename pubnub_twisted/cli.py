@@ -363,6 +363,11 @@ def _add_serve_parser(subparsers: Any) -> None:
     serve.add_argument(
         "--auth-key", action="append", dest="auth_keys", help="allow this auth key (repeatable)"
     )
+    serve.add_argument(
+        "--access-manager",
+        action="store_true",
+        help="Access Manager v3: grant/revoke tokens and require one (needs --secret-key)",
+    )
     serve.set_defaults(command_runner=_run_serve)
 
 
@@ -400,6 +405,8 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
 
     if args.secret_key and not args.publish_key:
         raise CLIError("--secret-key needs --publish-key (the signature covers it)")
+    if args.access_manager and not args.secret_key:
+        raise CLIError("--access-manager needs --secret-key (tokens are signed with it)")
     try:
         server = listen(
             reactor,
@@ -409,6 +416,7 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
             secret_key=args.secret_key,
             publish_key=args.publish_key,
             auth_keys=set(args.auth_keys) if args.auth_keys else None,
+            access_manager=args.access_manager,
         )
     except OSError as exc:
         raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc

@@ -173,21 +173,32 @@ def canonical_query(pairs: Iterable[tuple[str, QueryValue]]) -> str:
     )
 
 
-def string_to_sign(publish_key: str, path: str, pairs: Iterable[tuple[str, QueryValue]]) -> str:
+def string_to_sign(
+    publish_key: str,
+    path: str,
+    pairs: Iterable[tuple[str, QueryValue]],
+    *,
+    method: str = "GET",
+    body: str = "",
+) -> str:
     """The text a v2 signature is computed over (PROTOCOL.md section 4).
 
-    ``path`` is the path exactly as sent on the wire (percent-encoded).
+    ``path`` is the path exactly as sent on the wire (percent-encoded);
+    ``body`` is a POST's or DELETE's body as sent (empty for GET).
     """
-    return f"GET\n{publish_key}\n{path}\n{canonical_query(pairs)}\n"
+    return f"{method}\n{publish_key}\n{path}\n{canonical_query(pairs)}\n{body}"
 
 
 def sign(
-    secret_key: str, publish_key: str, path: str, pairs: Iterable[tuple[str, QueryValue]]
+    secret_key: str,
+    publish_key: str,
+    path: str,
+    pairs: Iterable[tuple[str, QueryValue]],
+    *,
+    method: str = "GET",
+    body: str = "",
 ) -> str:
-    """Return the ``v2.`` signature of a GET request."""
-    digest = hmac.new(
-        secret_key.encode("utf-8"),
-        string_to_sign(publish_key, path, pairs).encode("utf-8"),
-        hashlib.sha256,
-    ).digest()
+    """Return the ``v2.`` signature of a request (GET unless ``method`` says otherwise)."""
+    text = string_to_sign(publish_key, path, pairs, method=method, body=body)
+    digest = hmac.new(secret_key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).digest()
     return "v2." + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")

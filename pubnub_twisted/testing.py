@@ -95,6 +95,7 @@ class InMemoryPresence:
         publish_key: str | None = None,
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        access_manager: bool = False,
     ) -> None:
         self.clock = clock or Clock()
         self.store = PresenceStore(self.clock)
@@ -105,6 +106,7 @@ class InMemoryPresence:
             publish_key=publish_key,
             auth_keys=auth_keys,
             subscribe=subscribe,
+            access_manager=access_manager,
         )
         self.agent = RequestTraversalAgent(self.resource)
 
@@ -153,6 +155,7 @@ class LocalPresenceServer:
         publish_key: str | None = None,
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        access_manager: bool = False,
     ) -> LocalPresenceServer:
         """Listen on 127.0.0.1 (ephemeral port) with the given server options."""
         if reactor is None:
@@ -167,6 +170,7 @@ class LocalPresenceServer:
             publish_key=publish_key,
             auth_keys=auth_keys,
             subscribe=subscribe,
+            access_manager=access_manager,
         )
         assert IReactorTime.providedBy(reactor)
         return cls(server, reactor)

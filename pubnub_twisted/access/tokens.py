@@ -41,6 +41,7 @@ __all__ = [
     "Permission",
     "issue_token",
     "parse_token",
+    "token_id",
     "verify_token",
 ]
 
@@ -285,6 +286,11 @@ def _token(fields: dict[str, Any]) -> PNToken:
         patterns=_resources(fields.get("pat")),
         meta=meta,
     )
+
+
+def token_id(token: str) -> bytes:
+    """A digest naming a token however its base64 is spelled (for revocation lists)."""
+    return hashlib.sha256(_raw(token)).digest()
 
 
 def parse_token(token: str) -> PNToken:

@@ -51,6 +51,7 @@ class Call:
     target_uuid: str = ""
     group: str = ""
     uuid: str = ""  # the caller's own uuid, once checked
+    token: str = ""  # the token a revoke names
     service: str = _shapes.PRESENCE
 
     def raw(self, key: str) -> str | None:
@@ -127,6 +128,7 @@ def route(call: Call) -> Call:
             _route_presence(call, segments)
             or _route_registry(call, segments)
             or _route_subscribe(call, segments)
+            or _route_access(call, segments)
         )
     except UnicodeDecodeError:
         raise bad_request("Invalid request: not UTF-8 once percent-decoded") from None
@@ -195,4 +197,16 @@ def _route_subscribe(call: Call, segments: list[str]) -> bool:
     call.sub_key = decode_value(segments[2])
     call.channels = decode_names(segments[3])
     call.groups = call.names("channel-group")
+    return True
+
+
+def _route_access(call: Call, segments: list[str]) -> bool:
+    # /v3/pam/{sub}/grant (POST) and /v3/pam/{sub}/grant/{token} (DELETE)
+    if segments[:2] != ["v3", "pam"] or len(segments) not in (4, 5) or segments[3] != "grant":
+        return False
+    call.service = _shapes.ACCESS_MANAGER
+    call.sub_key = decode_value(segments[2])
+    call.operation = "grant" if len(segments) == 4 else "revoke"
+    if len(segments) == 5:
+        call.token = decode_value(segments[4])
     return True

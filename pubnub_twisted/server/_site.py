@@ -144,6 +144,7 @@ def listen(
     auth_keys: Iterable[str] | None = None,
     subscribe: SubscribeOptions | None = None,
     backlog: int = DEFAULT_BACKLOG,
+    access_manager: bool = False,
 ) -> PresenceServer:
     """Serve a presence server on ``host:port`` (loopback, an ephemeral port by default).
 
@@ -163,6 +164,7 @@ def listen(
         publish_key=publish_key,
         auth_keys=auth_keys,
         subscribe=subscribe,
+        access_manager=access_manager,
     )
     site = PresenceSite(resource, reactor=clock)
     # Site's annotations do not (yet) say it is a ServerFactory of its channel type.

@@ -32,6 +32,7 @@ from pubnub_twisted.protocol import (
     sign,
 )
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
+from pubnub_twisted.server.access.manager import MAX_GRANT_BODY, AccessManager, pam_error
 from pubnub_twisted.server.presence import _shapes
 from pubnub_twisted.server.presence.store import PresenceStore
 from pubnub_twisted.server.subscribe import SubscribeHub, SubscribeOptions, SubscribeRequest
@@ -45,11 +46,15 @@ MAX_HEARTBEAT: Final = 2**31 - 1
 #: Deepest JSON nesting accepted in a state.
 MAX_STATE_DEPTH: Final = 64
 _TIMETOKEN: Final = re.compile(r"[0-9]{1,19}")
+#: A revoke names its token in the path; logs show the path without it.
+_TOKEN_IN_PATH: Final = re.compile(r"(/v3/pam/[^/]*/grant/)[^/]*")
 #: Parameters that do not change a here_now answer (left out of the cache key).
 _VOLATILE: Final = frozenset(
     {"pnsdk", "uuid", "auth", "timestamp", "signature"}  # caller and signing
     | {"requestid", "instanceid", "ee", "on-demand"}  # accepted and ignored
 )
+#: The method each operation is called with (GET for every other).
+_METHOD_OF: Final = {"grant": b"POST", "revoke": b"DELETE"}
 _HEADERS: Final = (
     (b"Content-Type", b'text/javascript; charset="UTF-8"'),
     (b"Cache-Control", b"no-cache"),
@@ -141,6 +146,10 @@ class PresenceResource(Resource):
     request must carry a valid v2 ``signature`` and a ``timestamp`` within
     :data:`~pubnub_twisted.protocol.SIGNATURE_WINDOW` seconds; with
     ``auth_keys`` every request must carry one of them as ``auth``.
+    With ``access_manager`` (which needs ``secret_key``) the server is an
+    Access Manager v3: it grants and revokes tokens, a request signed with
+    the secret key has full access, and any other request needs a token
+    granting what it asks for (see :mod:`pubnub_twisted.server.access`).
     ``/time/0`` is always open, as PubNub's is.
 
     ``subscribe`` configures the subscribe long-poll (hold time, catch-up
@@ -161,10 +170,13 @@ class PresenceResource(Resource):
         publish_key: str | None = None,
         auth_keys: Iterable[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        access_manager: bool = False,
     ) -> None:
         Resource.__init__(self)
         if secret_key is not None and not publish_key:
             raise ValueError("verifying signatures needs the publish key as well")
+        if access_manager and secret_key is None:
+            raise ValueError("the Access Manager needs the secret key")
         if here_now_cache < 0:
             raise ValueError("here_now_cache must not be negative")
         self.store = store
@@ -172,6 +184,9 @@ class PresenceResource(Resource):
         self._secret_key = secret_key
         self._publish_key = publish_key or ""
         self._auth_keys = None if auth_keys is None else frozenset(auth_keys)
+        self.access: AccessManager | None = None
+        if access_manager and secret_key is not None:
+            self.access = AccessManager(secret_key, store.clock)
         self.hub = SubscribeHub(store, subscribe)
         self._handlers: dict[str, Callable[[Call], dict[str, Any]]] = {
             "here_now": self._here_now,
@@ -202,7 +217,10 @@ class PresenceResource(Resource):
 
     def render(self, request: Request) -> bytes | int:
         """Answer one request (every method: non-GET gets 405); a held poll answers later."""
-        status, body, path = self._answer(request.method, request.uri, hold=True)
+        content = b""
+        if request.method in (b"POST", b"DELETE") and request.content is not None:
+            content = request.content.read(MAX_GRANT_BODY + 1)
+        status, body, path = self._answer(request.method, request.uri, hold=True, body=content)
         if not isinstance(body, Deferred):
             self._head(request, status, path)
             return body
@@ -235,29 +253,34 @@ class PresenceResource(Resource):
             status=status,
         )
 
-    def respond(self, method: bytes, uri: bytes) -> tuple[int, bytes, str]:
-        """The status and body for a request, and its path (for logs: no query).
+    def respond(self, method: bytes, uri: bytes, content: bytes = b"") -> tuple[int, bytes, str]:
+        """The status and body for a request (``content``: what a POST sends), and its path.
 
-        Nothing waits here: a subscribe poll with nothing to deliver is
-        answered at once, as its hold time would end it.
+        The path has no query (it is for logs).  Nothing waits here: a
+        subscribe poll with nothing to deliver is answered at once, as its
+        hold time would end it.
         """
-        status, body, path = self._answer(method, uri, hold=False)
+        status, body, path = self._answer(method, uri, hold=False, body=content)
         assert not isinstance(body, Deferred)  # without a hold nothing waits
         return status, body, path
 
     def _answer(
-        self, method: bytes, uri: bytes, *, hold: bool
+        self, method: bytes, uri: bytes, *, hold: bool, body: bytes = b""
     ) -> tuple[int, bytes | Deferred[bytes], str]:
-        path = uri.partition(b"?")[0].decode("utf-8", "replace")
+        path = _TOKEN_IN_PATH.sub(r"\1<token>", uri.partition(b"?")[0].decode("utf-8", "replace"))
         try:
-            if method != b"GET":
+            if method not in (b"GET", b"POST", b"DELETE"):
                 raise Refusal(405, _shapes.error(405, "Method Not Allowed"))
             if len(uri) > MAX_URL_LENGTH:
                 raise Refusal(414, _shapes.error(414, "Request URI Too Long"))
             call = route(parse(uri))
-            path = call.path
+            path = _TOKEN_IN_PATH.sub(r"\1<token>", call.path)
+            if method != _METHOD_OF.get(call.operation, b"GET"):
+                raise Refusal(405, _shapes.error(405, "Method Not Allowed"))
             if call.operation == "time":
                 return 200, _encode([self.hub.time()]), path
+            if call.operation in _METHOD_OF:
+                return 200, _encode(self._access_call(call, method, body)), path
             self._check_access(call)
             call.uuid = self._check_uuid(call.text("uuid"), call.service)
             if call.operation == "subscribe":
@@ -276,13 +299,44 @@ class PresenceResource(Resource):
 
     # -- checks -------------------------------------------------------------
 
+    def _access_call(self, call: Call, method: bytes, body: bytes) -> dict[str, Any]:
+        """Grant or revoke: Access Manager on, and signed with the secret key."""
+        if self.access is None or self._secret_key is None:
+            raise pam_error(403, "Access Manager is not enabled", call.operation)
+        try:
+            self._check_signature(
+                call, self._secret_key, method=method.decode(), body=body.decode("utf-8")
+            )
+        except (Refusal, UnicodeDecodeError):
+            raise pam_error(
+                403,
+                "Invalid signature",
+                call.operation,
+                (
+                    "Client and server produced different signatures for the same inputs.",
+                    "signature",
+                    "query",
+                ),
+            ) from None
+        if call.operation == "grant":
+            return self.access.grant(call, body)
+        return self.access.revoke(call)
+
     def _check_access(self, call: Call) -> None:
+        if self.access is not None:
+            if call.raw("signature") is not None and self._secret_key is not None:
+                self._check_signature(call, self._secret_key)  # signed: full access
+            else:
+                self.access.authorize(call)
+            return
         if self._secret_key is not None:
             self._check_signature(call, self._secret_key)
         if self._auth_keys is not None and call.text("auth") not in self._auth_keys:
             raise Refusal(403, _shapes.forbidden("Forbidden", call.channels, call.groups))
 
-    def _check_signature(self, call: Call, secret_key: str) -> None:
+    def _check_signature(
+        self, call: Call, secret_key: str, *, method: str = "GET", body: str = ""
+    ) -> None:
         def refuse(message: str) -> Refusal:
             return Refusal(403, _shapes.forbidden(message, call.channels, call.groups))
 
@@ -292,7 +346,14 @@ class PresenceResource(Resource):
             raise refuse("Signature does not match")
         if abs(timestamp - self.store.clock.seconds()) > SIGNATURE_WINDOW:
             raise refuse("Request timestamp out of range")
-        expected = sign(secret_key, self._publish_key, call.path, call.decoded_params())
+        expected = sign(
+            secret_key,
+            self._publish_key,
+            call.path,
+            call.decoded_params(),
+            method=method,
+            body=body,
+        )
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise refuse("Signature does not match")
 

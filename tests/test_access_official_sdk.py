@@ -1,0 +1,103 @@
+"""PubNub's official Python SDK and the embedded Access Manager, both ways.
+
+The server runs in a child process (``python -m pubnub_twisted serve
+--access-manager``) so the official SDK's blocking client can drive it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from pubnub_twisted.access.tokens import parse_token
+
+try:
+    from pubnub.exceptions import PubNubException as OfficialException
+    from pubnub.models.consumer.v3.channel import Channel as OfficialChannel
+    from pubnub.models.consumer.v3.group import Group as OfficialGroup
+    from pubnub.pnconfiguration import PNConfiguration
+    from pubnub.pubnub import PubNub
+except ImportError:  # pragma: no cover - the test extra installs it
+    PubNub = None
+
+SUB = "sub-c-official-am"
+PUB = "pub-c-official-am"
+SECRET = "sec-c-official-am"
+
+
+class OfficialAccessManagerTests(SynchronousTestCase):
+    """The official SDK grants, parses, uses and revokes tokens of our server."""
+
+    def setUp(self) -> None:
+        if PubNub is None:
+            raise SkipTest("PubNub's official SDK is not installed (pip install pubnub)")
+        command = [sys.executable, "-m", "pubnub_twisted", "serve", "--port", "0"]
+        command += ["--secret-key", SECRET, "--publish-key", PUB, "--access-manager"]
+        child = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.addCleanup(child.wait, 10)
+        self.addCleanup(child.terminate)
+        assert child.stdout is not None
+        self.origin = child.stdout.readline().split()[-1].split("//", 1)[1]
+        self.admin = self.client("backend", secret=True)
+
+    def client(self, uuid: str, *, secret: bool = False) -> Any:
+        """An official SDK client of the child server (with the secret key if asked)."""
+        config = PNConfiguration()
+        config.subscribe_key = SUB
+        config.publish_key = PUB
+        if secret:
+            config.secret_key = SECRET
+        config.user_id = uuid
+        config.origin = self.origin
+        config.ssl = False
+        pubnub = PubNub(config)
+        self.addCleanup(pubnub.stop)
+        return pubnub
+
+    def test_grant_parse_use_revoke(self) -> None:
+        """grant_token: a token both SDKs parse alike, allowing what it grants until revoked."""
+        envelope = (
+            self.admin.grant_token()
+            .ttl(15)
+            .authorized_uuid("alice")
+            .channels(
+                [OfficialChannel.id("lobby").read(), OfficialChannel.pattern("^room-").read()]
+            )
+            .groups([OfficialGroup.id("rooms").manage()])
+            .meta({"role": "player"})
+            .sync()
+        )
+        token = envelope.result.token
+        self.assertEqual(parse_token(token).to_dict(), self.admin.parse_token(token))
+        self.assertEqual(parse_token(token).authorized_uuid, "alice")
+
+        alice = self.client("alice")
+        alice.set_token(token)
+        here = alice.here_now().channels(["lobby", "room-7"]).sync()
+        self.assertFalse(here.status.is_error())
+        alice.add_channel_to_channel_group().channel_group("rooms").channels(["room-7"]).sync()
+        with self.assertRaises(OfficialException) as refused:
+            alice.here_now().channels(["kitchen"]).sync()
+        self.assertEqual(refused.exception.get_status_code(), 403)
+
+        mallory = self.client("mallory")
+        mallory.set_token(token)  # bound to alice
+        self.assertRaises(OfficialException, mallory.here_now().channels(["lobby"]).sync)
+
+        self.admin.revoke_token(token).sync()
+        with self.assertRaises(OfficialException) as revoked:
+            alice.here_now().channels(["lobby"]).sync()
+        self.assertIn("revoked", str(revoked.exception))
+
+    def test_signed_full_access(self) -> None:
+        """The official SDK with the secret key needs no token (its requests are signed)."""
+        envelope = self.admin.here_now().channels(["anything"]).sync()
+        self.assertEqual(envelope.result.total_occupancy, 0)
+        self.assertRaises(OfficialException, self.client("nobody").here_now().channels("a").sync)
