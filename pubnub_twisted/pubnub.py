@@ -6,6 +6,8 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IAgent
 
+from pubnub_twisted.access.renewal import TokenProvider, Tokens
+from pubnub_twisted.access.tokens import PNToken, parse_token
 from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.endpoints.base import Names
@@ -72,6 +74,7 @@ class PubNub:
         #: The reactor (or clock) this client schedules its timers on.
         self.reactor: IReactorTime = reactor
         self._transport = Transport(self.config, reactor, agent)
+        self._tokens = Tokens(reactor)
         self._subscription = SubscriptionManager(self)
 
     @property
@@ -241,6 +244,26 @@ class PubNub:
         """
         return PresenceView(self, channels=channels, channel_groups=channel_groups, grace=grace)
 
+    # -- Access Manager ---------------------------------------------------------
+
+    @staticmethod
+    def parse_token(token: str) -> PNToken:
+        """What ``token`` grants (``PubNubException`` if it is not a token)."""
+        return parse_token(token)
+
+    def set_token(self, token: str | None) -> None:
+        """Send ``token`` as ``auth`` on every call from now on, instead of ``auth_key``."""
+        self._tokens.set_token(token)
+
+    def set_token_provider(self, provider: TokenProvider | None) -> None:
+        """Renew the token with ``provider()`` (a Deferred of a fresh token).
+
+        It is asked shortly before the current token expires, and once
+        after a 403 saying the token expired or was revoked (the refused
+        call is then repeated once).  ``None`` stops renewing.
+        """
+        self._tokens.set_provider(provider)
+
     # -- lifecycle ------------------------------------------------------------
 
     def stop(self) -> Deferred[None]:
@@ -252,6 +275,7 @@ class PubNub:
         flight then end with ``PNCancelledCategory``.  The Deferred fires once
         the connections are closed; no timer is left behind.
         """
+        self._tokens.stop()
         left = self._subscription.stop()
         return left.addBoth(lambda _: self._transport.stop())
 

@@ -170,6 +170,7 @@ class Endpoint(Generic[R]):
     def __init__(self, pubnub: PubNub) -> None:
         self._pubnub = pubnub
         self._problem: PubNubException | None = None
+        self._auth_sent: str | None = None  # the auth (token) of the last URL built
 
     # -- hooks for subclasses -------------------------------------------
 
@@ -240,8 +241,9 @@ class Endpoint(Generic[R]):
         pairs = self._query()
         pairs.append(("pnsdk", PNSDK))
         pairs.append(("uuid", uuid))
-        if config.auth_key:
-            pairs.append(("auth", config.auth_key))
+        self._auth_sent = self._pubnub._tokens.auth(config.auth_key)
+        if self._auth_sent:
+            pairs.append(("auth", self._auth_sent))
         if config.secret_key:
             if not config.publish_key:
                 raise PubNubException(
@@ -275,9 +277,29 @@ class Endpoint(Generic[R]):
             return refused.addCallback(self._logged, None) if config.log_requests else refused
         started = self._pubnub.reactor.seconds()
         d = self._send(url).addCallbacks(self._on_response, self._on_failure)
+        d.addCallback(self._renew_when_denied)
         if config.log_requests:
             d.addCallback(self._logged, started)
         return d
+
+    def _renew_when_denied(
+        self, envelope: PNEnvelope[R]
+    ) -> PNEnvelope[R] | Deferred[PNEnvelope[R]]:
+        """After a 403 for an expired or revoked token, renew it and repeat the call once."""
+        tokens = self._pubnub._tokens
+        if not tokens.renewable(envelope.status):
+            return envelope
+
+        def again(renewed: bool) -> PNEnvelope[R] | Deferred[PNEnvelope[R]]:
+            if not renewed:
+                return envelope
+            try:
+                url = self._url()
+            except PubNubException:
+                return envelope
+            return self._send(url).addCallbacks(self._on_response, self._on_failure)
+
+        return tokens.renew_after_denial(self._auth_sent).addCallback(again)
 
     def _logged(self, envelope: PNEnvelope[R], started: float | None) -> PNEnvelope[R]:
         """Emit one structured event for a finished call (never the URL: it holds secrets)."""

@@ -165,17 +165,25 @@ class AccessManager:
     def revoke(self, call: Call) -> dict[str, Any]:
         """Revoke the token named in the path (a signed DELETE, checked already)."""
         try:
-            token = verify_token(self._secret_key, call.sub_key, call.token)
+            self.revoke_token(call.sub_key, call.token)
         except PubNubException:
             raise pam_error(
                 400, "Invalid token", "revoke", ("Invalid token", "token", "path")
             ) from None
+        return {"data": {}, "service": ACCESS_MANAGER, "status": 200}
+
+    def revoke_token(self, sub_key: str, token: str) -> None:
+        """Refuse ``token`` from now on (``PubNubException`` if it is not one of ours)."""
+        parsed = verify_token(self._secret_key, sub_key, token)
         now = self._clock.seconds()
         for known, until in list(self._revoked.items()):
             if until <= now:
                 del self._revoked[known]
-        self._revoked[token_id(call.token)] = token.expires_at
-        return {"data": {}, "service": ACCESS_MANAGER, "status": 200}
+        self._revoked[token_id(token)] = parsed.expires_at
+
+    def issue(self, sub_key: str, token: PNToken) -> str:
+        """Sign ``token`` for ``sub_key`` (what a grant does, without HTTP: for tests)."""
+        return issue_token(self._secret_key, sub_key, token)
 
     # -- enforcement ---------------------------------------------------
 
