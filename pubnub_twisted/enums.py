@@ -52,6 +52,8 @@ class PNOperationType(enum.Enum):
     PNTimeOperation = 14
     PNHereNowOperation = 18
     PNGetState = 19
+    PNAccessManagerRevokeToken = 40
+    PNAccessManagerGrantToken = 41
 
 
 class PNReconnectionPolicy(enum.Enum):

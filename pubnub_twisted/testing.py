@@ -76,6 +76,11 @@ def _config(origin: str, uuid: str, overrides: dict[str, Any]) -> PNConfiguratio
     return config
 
 
+def _publish_key(secret_key: str | None, publish_key: str | None) -> str | None:
+    """With a secret key, the publish key the test clients sign with, unless told otherwise."""
+    return publish_key or (DEFAULT_PUBLISH_KEY if secret_key else None)
+
+
 class InMemoryPresence:
     """The embedded server in memory, with clients wired to it, all on one Clock.
 
@@ -84,6 +89,9 @@ class InMemoryPresence:
     arguments go to :class:`~pubnub_twisted.server.PresenceResource`;
     ``subscribe`` (a :class:`~pubnub_twisted.server.SubscribeOptions`) sets
     the long-poll hold time, interval mode, debounce and fault modes.
+    ``access_manager=True`` (with a ``secret_key``; the publish key defaults
+    to the clients' own) enforces Access Manager tokens: make a backend
+    client with ``client("backend", secret_key=...)`` to grant them.
     """
 
     def __init__(
@@ -103,7 +111,7 @@ class InMemoryPresence:
             self.store,
             here_now_cache=here_now_cache,
             secret_key=secret_key,
-            publish_key=publish_key,
+            publish_key=_publish_key(secret_key, publish_key),
             auth_keys=auth_keys,
             subscribe=subscribe,
             access_manager=access_manager,
@@ -167,7 +175,7 @@ class LocalPresenceServer:
             reactor,
             here_now_cache=here_now_cache,
             secret_key=secret_key,
-            publish_key=publish_key,
+            publish_key=_publish_key(secret_key, publish_key),
             auth_keys=auth_keys,
             subscribe=subscribe,
             access_manager=access_manager,
