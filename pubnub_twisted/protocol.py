@@ -1,10 +1,10 @@
 """PubNub's presence wire protocol: the one module client and server share.
 
 Everything about bytes on the wire lives here: percent-encoding, the JSON
-encoding of state, request signing (v2), path templates and limits.  The
-client builds requests with it and the embedded server parses them with it,
-so both agree by construction, and tests pin both sides to the examples in
-PROTOCOL.md.
+encoding of state, request signing (v2, and v1 for a publish by POST), path
+templates and limits.  The client builds requests with it and the embedded
+server parses them with it, so both agree by construction, and tests pin
+both sides to the examples in PROTOCOL.md.
 """
 
 from __future__ import annotations
@@ -36,8 +36,12 @@ __all__ = [
     "encode_query",
     "json_dumps",
     "parse_query",
+    "request_signature",
     "sign",
+    "sign_v1",
+    "signature_version",
     "string_to_sign",
+    "string_to_sign_v1",
     "timetoken_from_seconds",
 ]
 
@@ -173,20 +177,35 @@ def canonical_query(pairs: Iterable[tuple[str, QueryValue]]) -> str:
     )
 
 
+def _body_text(body: bytes | str) -> str:
+    # surrogateescape: any bytes survive the round trip through str exactly,
+    # and a UTF-8 body (all JSON we send) reads as itself, as the SDK signs it.
+    return body if isinstance(body, str) else body.decode("utf-8", "surrogateescape")
+
+
 def string_to_sign(
     publish_key: str,
     path: str,
     pairs: Iterable[tuple[str, QueryValue]],
     *,
     method: str = "GET",
-    body: str = "",
+    body: bytes | str = b"",
 ) -> str:
-    """The text a v2 signature is computed over (PROTOCOL.md section 4).
+    r"""The text a v2 signature is computed over (PROTOCOL.md section 4).
 
-    ``path`` is the path exactly as sent on the wire (percent-encoded);
-    ``body`` is a POST's or DELETE's body as sent (empty for GET).
+    ``{METHOD}\n{publish_key}\n{path}\n{canonical query}\n{body}``: ``path``
+    exactly as sent on the wire (percent-encoded), ``body`` the request body
+    as sent (empty for GET and DELETE), as PubNub's SDK signs it.
     """
-    return f"{method}\n{publish_key}\n{path}\n{canonical_query(pairs)}\n{body}"
+    return f"{method.upper()}\n{publish_key}\n{path}\n{canonical_query(pairs)}\n{_body_text(body)}"
+
+
+def _hmac(secret_key: str, text: str) -> str:
+    """URL-safe base64 of HMAC-SHA256 over ``text``, ``=`` padding kept."""
+    digest = hmac.new(
+        secret_key.encode("utf-8"), text.encode("utf-8", "surrogateescape"), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
 def sign(
@@ -196,9 +215,59 @@ def sign(
     pairs: Iterable[tuple[str, QueryValue]],
     *,
     method: str = "GET",
-    body: str = "",
+    body: bytes | str = b"",
 ) -> str:
     """Return the ``v2.`` signature of a request (GET unless ``method`` says otherwise)."""
     text = string_to_sign(publish_key, path, pairs, method=method, body=body)
-    digest = hmac.new(secret_key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).digest()
-    return "v2." + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+    return "v2." + _hmac(secret_key, text).rstrip("=")
+
+
+def string_to_sign_v1(
+    subscribe_key: str, publish_key: str, path: str, pairs: Iterable[tuple[str, QueryValue]]
+) -> str:
+    r"""The text a v1 signature is computed over: ``{sub}\n{pub}\n{path}\n{canonical query}``.
+
+    No method, no body and no trailing newline.  PubNub's SDK still signs a
+    publish by POST this way (see :func:`signature_version`).
+    """
+    return f"{subscribe_key}\n{publish_key}\n{path}\n{canonical_query(pairs)}"
+
+
+def sign_v1(
+    secret_key: str,
+    subscribe_key: str,
+    publish_key: str,
+    path: str,
+    pairs: Iterable[tuple[str, QueryValue]],
+) -> str:
+    """Return the v1 signature: URL-safe base64, ``=`` padding kept, no prefix."""
+    return _hmac(secret_key, string_to_sign_v1(subscribe_key, publish_key, path, pairs))
+
+
+def signature_version(method: str, path: str) -> int:
+    """1 for a publish by POST (``/publish/...``), 2 for every other request.
+
+    PubNub's SDK makes this one exception, and the service checks it the
+    same way; the client and the embedded server both decide here.
+    """
+    return 1 if method.upper() == "POST" and path.startswith("/publish") else 2
+
+
+def request_signature(
+    secret_key: str,
+    *,
+    publish_key: str,
+    subscribe_key: str,
+    method: str,
+    path: str,
+    pairs: Iterable[tuple[str, QueryValue]],
+    body: bytes | str = b"",
+) -> str:
+    """The ``signature`` parameter for a request, in the version it calls for.
+
+    ``pairs`` are every query parameter (``timestamp`` included) with
+    decoded values; a ``signature`` pair among them is ignored.
+    """
+    if signature_version(method, path) == 1:
+        return sign_v1(secret_key, subscribe_key, publish_key, path, pairs)
+    return sign(secret_key, publish_key, path, pairs, method=method, body=body)

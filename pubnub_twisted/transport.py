@@ -1,12 +1,22 @@
 """HTTP transport: one Agent over the client's own pool, TLS, deadlines, retries.
 
-The transport knows nothing about presence.  It sends a GET for a URL that
-the endpoints built (already encoded and signed), reads the whole body, and
-either fires with an :class:`HTTPResponse` (any status code) or fails with
+The transport knows nothing about presence.  It sends a request (GET, or
+another method with an optional body) for a URL that the endpoints built
+(already encoded and signed), reads the whole body, and either fires with an
+:class:`HTTPResponse` (any status code) or fails with
 :class:`TransportFailure`, which says in PubNub's terms what went wrong.
 Retries of failures worth retrying happen here, inside the call's overall
 deadline.  Cancelling the returned Deferred aborts the request and fails it
 with ``CancelledError``.
+
+Every call says whether it is idempotent.  One that is not (a publish, a
+grant, a revoke) is retried only where the request provably never reached
+the server: the connect failed (refused, DNS, connect timeout) or Twisted
+reports ``RequestNotSent``.  Any other failure ends it with a
+:class:`TransportFailure` whose ``outcome_unknown`` is true: the server may
+or may not have acted on it.  Twisted's pool, which silently repeats a
+bodiless GET or DELETE that fails on a reused keep-alive connection, is told
+not to for such calls.
 
 Requests go straight to the ``IAgent`` (Twisted's ``Agent`` over our pool,
 or an injected one such as ``treq.testing.RequestTraversalAgent``), built
@@ -21,7 +31,8 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -34,6 +45,7 @@ from twisted.internet import error as neterror
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.interfaces import (
+    IConsumer,
     IDelayedCall,
     IProtocol,
     IProtocolFactory,
@@ -45,6 +57,7 @@ from twisted.internet.ssl import Certificate as TLSCertificate
 from twisted.internet.ssl import CertificateOptions, trustRootFromCertificates
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.web._newclient import RequestNotSent  # not re-exported by twisted.web.client
 from twisted.web.client import (
     URI,
     Agent,
@@ -56,7 +69,13 @@ from twisted.web.client import (
 )
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IAgent, IAgentEndpointFactory, IPolicyForHTTPS, IResponse
+from twisted.web.iweb import (
+    IAgent,
+    IAgentEndpointFactory,
+    IBodyProducer,
+    IPolicyForHTTPS,
+    IResponse,
+)
 from zope.interface import implementer
 
 from pubnub_twisted._version import __version__
@@ -72,6 +91,8 @@ from pubnub_twisted.errors import (
 )
 
 __all__ = [
+    "JSON_CONTENT_TYPE",
+    "OUTCOME_UNKNOWN",
     "PNSDK",
     "HTTPResponse",
     "RetryPolicy",
@@ -88,6 +109,16 @@ PNSDK = f"PubNub-Python-Twisted/{__version__}"
 
 #: Status codes worth retrying: throttling and transient server trouble.
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+#: The ``Content-Type`` of a JSON request body.
+JSON_CONTENT_TYPE = "application/json"
+
+#: The words a :class:`TransportFailure` detail starts its second part with
+#: when ``outcome_unknown`` is true.
+OUTCOME_UNKNOWN = "outcome unknown"
+
+#: Methods :meth:`Transport.request` sends.
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 _log = Logger(namespace="pubnub_twisted.transport")
 
@@ -106,6 +137,13 @@ class TransportFailure(Exception):
 
     ``category`` is the ``PNStatusCategory`` to report, ``pn_error`` the
     ``PNERR_*`` text and ``detail`` what happened, in words.
+
+    ``outcome_unknown`` is true when a call declared not idempotent failed
+    after its request may have reached the server (the connection was lost
+    after the request was written, the response never came, the deadline
+    passed while it was out): the server may or may not have acted on it (a
+    publish may or may not have happened), so it was not retried, and
+    ``detail`` then says so after ``"; outcome unknown: "``.
     """
 
     def __init__(
@@ -115,12 +153,23 @@ class TransportFailure(Exception):
         detail: str,
         *,
         retryable: bool = False,
+        outcome_unknown: bool = False,
     ) -> None:
         super().__init__(f"{pn_error}: {detail}")
         self.category = category
         self.pn_error = pn_error
         self.detail = detail
         self.retryable = retryable
+        self.outcome_unknown = outcome_unknown
+
+    def _replace(self, detail: str, outcome_unknown: bool) -> TransportFailure:
+        return TransportFailure(
+            self.category,
+            self.pn_error,
+            detail,
+            retryable=self.retryable,
+            outcome_unknown=outcome_unknown,
+        )
 
 
 class _Cancellable(TypingProtocol):
@@ -148,6 +197,19 @@ def _mismatched(error: VerificationError) -> str:
             name = name.decode("ascii", "replace")
         names.append(repr(str(name)) if name is not None else repr(mismatch))
     return ", ".join(names) or repr(error)
+
+
+def never_sent(failure: Failure) -> bool:
+    """Whether a failed attempt provably sent no byte of its request.
+
+    True only for a connect that failed (``ConnectError`` and its kinds:
+    refused, connect timeout, no route...; ``DNSLookupError``) and for
+    Twisted's ``RequestNotSent`` (the connection could take no request), seen
+    unwrapped: Twisted's HTTP client reports every failure after it started
+    writing wrapped (``RequestTransmissionFailed``, ``ResponseFailed``...),
+    so those never count, whatever they wrap.
+    """
+    return failure.check(neterror.ConnectError, neterror.DNSLookupError, RequestNotSent) is not None
 
 
 def classify(failure: Failure, *, body: bool = False) -> TransportFailure:
@@ -182,6 +244,13 @@ def classify(failure: Failure, *, body: bool = False) -> TransportFailure:
                 f"TLS handshake failed ({text})",
             )
     first = leaves[0]
+    if failure.check(RequestNotSent):
+        return TransportFailure(
+            PNStatusCategory.PNUnexpectedDisconnectCategory,
+            PNERR_CONNECTION_ERROR,
+            "the connection closed before the request could be sent",
+            retryable=True,
+        )
     if first.check(neterror.ConnectionRefusedError):
         return TransportFailure(
             PNStatusCategory.PNUnexpectedDisconnectCategory,
@@ -378,6 +447,73 @@ class _Remembering:
         return connected.addCallback(remember)
 
 
+@implementer(IBodyProducer)
+class _BytesProducer:
+    """A request body already in memory, written whole as soon as it is asked for.
+
+    Twisted's ``FileBodyProducer`` writes through a ``Cooperator``, by
+    default the global one, which runs on the global reactor and never on a
+    ``task.Clock``; treq's in-memory producer is private to its test helpers.
+    Writing the bytes at once needs neither: the transport buffers them, and
+    the call's deadline covers their delivery like the rest of the call.
+    """
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self.length = len(body)
+
+    def startProducing(self, consumer: IConsumer) -> Deferred[None]:
+        consumer.write(self._body)
+        return succeed(None)
+
+    def stopProducing(self) -> None:
+        """Nothing to stop: everything was written at once."""
+
+    def pauseProducing(self) -> None:
+        """Nothing to pause: everything was written at once."""
+
+    def resumeProducing(self) -> None:
+        """Nothing to resume: everything was written at once."""
+
+
+@contextmanager
+def _unretried(pool: HTTPConnectionPool) -> Iterator[None]:
+    """Turn off ``pool``'s automatic retry for the connection it hands out inside the block.
+
+    On a reused keep-alive connection, Twisted's pool wraps the connection in
+    ``_RetryingHTTP11ClientProtocol``, which sends a bodiless GET, HEAD,
+    OPTIONS, DELETE or TRACE a second time, on a new connection, when the
+    first try gets no response.  Right for an idempotent call; a publish by
+    GET (or a revoke by DELETE) could happen twice.
+
+    ``Agent.request`` takes its connection from the pool synchronously,
+    before it returns (``_AgentBase._requestWithEndpoint`` calls
+    ``getConnection`` directly), so a request made inside the block gets a
+    connection that is not wrapped.  tests/test_faults_idempotency.py
+    proves it on a real socket.
+    """
+    pool.retryAutomatically = False
+    try:
+        yield
+    finally:
+        pool.retryAutomatically = True
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What one call sends, every attempt the same (``repr`` shows no URL or body)."""
+
+    method: bytes
+    url: str
+    headers: Headers
+    body: bytes | None
+    idempotent: bool
+
+    def __repr__(self) -> str:
+        size = "no body" if self.body is None else f"{len(self.body)}-byte body"
+        return f"<_Request {self.method.decode()} {size} idempotent={self.idempotent}>"
+
+
 class RetryPolicy:
     """Which failures are retried, and after how long (see README)."""
 
@@ -417,7 +553,7 @@ class RetryPolicy:
 
 
 class Transport:
-    """Sends GET requests for one PubNub client and owns its connections."""
+    """Sends the requests of one PubNub client and owns its connections."""
 
     def __init__(
         self,
@@ -453,11 +589,50 @@ class Transport:
         return self._clock
 
     def get(self, url: str, timeout: float, retries: bool = True) -> Deferred[HTTPResponse]:
-        """GET ``url`` (already encoded); the whole call ends within ``timeout`` seconds.
+        """GET ``url`` (already encoded), an idempotent call; see :meth:`request`.
 
         ``retries=False``: one attempt only, whatever the retry policy says
         (the subscribe loop reconnects on its own terms).
         """
+        return self.request("GET", url, timeout, idempotent=True, retries=retries)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        timeout: float,
+        *,
+        idempotent: bool,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        retries: bool = True,
+    ) -> Deferred[HTTPResponse]:
+        """Send one request; the whole call ends within ``timeout`` seconds.
+
+        ``method``: GET, POST, PUT, PATCH or DELETE.  ``url`` is already
+        encoded (and signed).  ``body``: the bytes to send (with a
+        ``Content-Length``), or None for none; give its type in ``headers``
+        (``{"Content-Type": JSON_CONTENT_TYPE}``).  ``headers`` are added to
+        the ``User-Agent`` the transport sends.  Neither the URL, the body nor
+        the headers are ever logged or quoted in a failure.
+
+        ``idempotent``: whether sending the request twice does no more than
+        sending it once.  An idempotent call is retried as the retry policy
+        says (failures worth retrying, ``Retry-After``, all within the
+        deadline).  A call that is not is retried only where the request
+        provably never reached the server; any other failure fails it with
+        :class:`TransportFailure` ``outcome_unknown=True``, and an answer
+        with a retryable status (429, 5xx) is returned as it is.
+        ``retries=False``: one attempt only, whatever the policy says.
+
+        Fires with :class:`HTTPResponse` for any status code, or fails with
+        :class:`TransportFailure`; cancelling the Deferred aborts the request
+        and frees its connection (``CancelledError``).  ``ValueError`` for a
+        method not listed above.
+        """
+        verb = method.upper()
+        if verb not in _METHODS:
+            raise ValueError(f"unsupported HTTP method {method!r}")
         if self._stopped:
             return _failed(
                 TransportFailure(
@@ -466,12 +641,23 @@ class Transport:
                     "the client was stopped",
                 )
             )
-        call = _Call(self, url, timeout, retries)
+        sent = self._headers
+        if headers:
+            sent = self._headers.copy()
+            for name, value in headers.items():
+                sent.setRawHeaders(name.encode("ascii"), [value.encode("latin-1")])
+        request = _Request(verb.encode("ascii"), url, sent, body, idempotent)
+        call = _Call(self, request, timeout, retries)
         self._calls.add(call)
         return call.start()
 
-    def _send(self, url: str) -> Deferred[IResponse]:
-        return self._agent.request(b"GET", url.encode("ascii"), self._headers)
+    def _send(self, request: _Request) -> Deferred[IResponse]:
+        producer = None if request.body is None else _BytesProducer(request.body)
+        url = request.url.encode("ascii")
+        if request.idempotent or self._pool is None:
+            return self._agent.request(request.method, url, request.headers, producer)
+        with _unretried(self._pool):
+            return self._agent.request(request.method, url, request.headers, producer)
 
     def _forget(self, call: _Call) -> None:
         self._calls.discard(call)
@@ -517,7 +703,18 @@ def _redacted(problem: TransportFailure) -> TransportFailure:
     detail = _SECRET_PARAMETERS.sub(r"\1=<hidden>", problem.detail)
     if detail == problem.detail:
         return problem
-    return TransportFailure(problem.category, problem.pn_error, detail, retryable=problem.retryable)
+    return problem._replace(detail, problem.outcome_unknown)
+
+
+def _outcome_unknown(problem: TransportFailure) -> TransportFailure:
+    """``problem``, saying that a call that is not idempotent may have happened."""
+    if problem.outcome_unknown:
+        return problem
+    detail = (
+        f"{problem.detail}; {OUTCOME_UNKNOWN}: the request may have reached the server, "
+        "which may or may not have acted on it (not retried: the call is not idempotent)"
+    )
+    return problem._replace(detail, True)
 
 
 def _failed(exc: Exception) -> Deferred[HTTPResponse]:
@@ -530,10 +727,10 @@ class _Call:
     """One logical request: attempts, retries, the deadline and cancellation."""
 
     def __init__(
-        self, transport: Transport, url: str, timeout: float, retries: bool = True
+        self, transport: Transport, request: _Request, timeout: float, retries: bool = True
     ) -> None:
         self._transport = transport
-        self._url = url
+        self._request = request
         self._timeout = timeout
         self._may_retry = retries
         self._result: Deferred[HTTPResponse] = Deferred(self._cancelled)
@@ -542,6 +739,9 @@ class _Call:
         self._retries = 0
         self._started = 0.0
         self._done = False
+        #: Whether an attempt may have reached the server (told when a call
+        #: that is not idempotent fails).
+        self._maybe_sent = False
         #: What the call is waiting for, said when the deadline passes.
         self._waiting_for = "a connection and the response headers"
 
@@ -557,13 +757,14 @@ class _Call:
     def _attempt(self) -> None:
         self._waiting_for = "a connection and the response headers"
         try:
-            d = self._transport._send(self._url)
+            d = self._transport._send(self._request)
         except Exception as exc:
             # Raised before anything was sent (an origin the agent cannot parse,
             # say).  The exception's text may quote the whole URL, auth key
             # and signature included, so only its type is kept.
-            self._finish(Failure(_unsendable(self._url, exc)))
+            self._finish(Failure(_unsendable(self._request.url, exc)))
             return
+        self._maybe_sent = True
         self._current = d
         d.addCallbacks(self._got_response, self._attempt_failed)
 
@@ -581,7 +782,9 @@ class _Call:
     def _got_body(self, response: IResponse, body: bytes) -> None:
         if self._done:
             return
-        if response.code in RETRYABLE_STATUS:
+        # An answer means the request reached the server: a call that is not
+        # idempotent is never sent again, whatever the status.
+        if response.code in RETRYABLE_STATUS and self._request.idempotent:
             now = self._transport.clock.seconds()
             if self._retry_later(retry_after(response.headers, now)):
                 return
@@ -591,9 +794,24 @@ class _Call:
         if self._done:
             return
         problem = _redacted(classify(failure, body=body))
+        if not self._request.idempotent:
+            # A certificate is checked during the TLS handshake, before any
+            # application data can flow: such a request never left either.
+            untrusted = problem.category is PNStatusCategory.PNTLSUntrustedCertificateCategory
+            if never_sent(failure) or untrusted:
+                self._maybe_sent = False
+            else:
+                self._finish(Failure(self._told(problem)))
+                return
         if problem.retryable and self._retry_later(None):
             return
-        self._finish(Failure(problem))
+        self._finish(Failure(self._told(problem)))
+
+    def _told(self, problem: TransportFailure) -> TransportFailure:
+        """``problem``, saying "outcome unknown" where that is so."""
+        if self._request.idempotent or not self._maybe_sent:
+            return problem
+        return _outcome_unknown(problem)
 
     def _retry_later(self, asked: float | None) -> bool:
         """Schedule another attempt if the policy and the deadline allow it."""
@@ -659,7 +877,7 @@ class _Call:
         self._close()
         self._current = current
         self._stop_current()
-        self._result.errback(Failure(reason))
+        self._result.errback(Failure(self._told(reason)))
 
     def _cancelled(self, _: Deferred[HTTPResponse]) -> None:
         # The caller cancelled: free everything; Deferred.cancel then fails

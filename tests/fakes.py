@@ -83,6 +83,40 @@ class Script:
     hang: bool = False
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One request as a :class:`FakeAgent` saw it: method, URI, headers, body."""
+
+    method: bytes
+    uri: bytes
+    headers: Headers
+    body: bytes | None
+
+    def header(self, name: bytes) -> list[bytes]:
+        """Every value of header ``name`` (``[]`` when absent)."""
+        return list(self.headers.getRawHeaders(name, []))
+
+
+class _Collector:
+    """An ``IConsumer`` that keeps what a body producer writes."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.chunks.append(data)
+
+
+def produced(producer: IBodyProducer | None) -> bytes | None:
+    """What ``producer`` writes when asked (at once: it must not wait)."""
+    if producer is None:
+        return None
+    collector = _Collector()
+    done = producer.startProducing(collector)
+    assert done.called, "the body producer did not write at once"
+    return b"".join(collector.chunks)
+
+
 @implementer(IAgent)
 class FakeAgent:
     """An agent that answers from a script and records every request."""
@@ -90,6 +124,8 @@ class FakeAgent:
     def __init__(self, *scripts: Script) -> None:
         self.scripts = list(scripts)
         self.requests: list[bytes] = []
+        #: Every request in full (method, headers and body too).
+        self.sent: list[Sent] = []
         self.pending: list[Deferred[IResponse]] = []
         self.cancelled = 0
         self.responses: list[FakeResponse] = []
@@ -102,6 +138,7 @@ class FakeAgent:
         bodyProducer: IBodyProducer | None = None,
     ) -> Deferred[IResponse]:
         self.requests.append(uri)
+        self.sent.append(Sent(method, uri, headers or Headers(), produced(bodyProducer)))
         script = self.scripts.pop(0) if self.scripts else Script()
         if script.hang:
 

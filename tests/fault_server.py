@@ -19,6 +19,7 @@ import gc
 import json
 import socket
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
 from typing import Any, cast
@@ -48,6 +49,7 @@ __all__ = [
     "Fault",
     "FaultServer",
     "LoopbackCase",
+    "Received",
     "answer",
     "big_here_now",
     "deaf",
@@ -160,6 +162,16 @@ def big_here_now(channels: int = 500, occupants: int = 1000) -> bytes:
     return json.dumps({"status": 200, "message": "OK", "payload": payload}).encode()
 
 
+@dataclass(frozen=True)
+class Received:
+    """One request as the server read it (header names in lower case)."""
+
+    method: bytes
+    target: str
+    headers: dict[bytes, bytes]
+    body: bytes
+
+
 class FaultProtocol(Protocol):
     """One server-side connection: reads requests, answers each with the next fault."""
 
@@ -176,13 +188,22 @@ class FaultProtocol(Protocol):
     def dataReceived(self, data: bytes) -> None:
         self._buffer += data
         while b"\r\n\r\n" in self._buffer:
-            head, _, self._buffer = self._buffer.partition(b"\r\n\r\n")
-            request_line = head.split(b"\r\n", 1)[0]
+            head, _, rest_of_buffer = self._buffer.partition(b"\r\n\r\n")
+            request_line, *header_lines = head.split(b"\r\n")
             method, _, rest = request_line.partition(b" ")
             if not method.isalpha() or not method.isupper() or b" HTTP/1." not in rest:
                 self._not_http()
                 return
-            self.factory.request_received(rest.rsplit(b" ", 1)[0].decode("latin-1"))
+            headers = {}
+            for line in header_lines:
+                name, _, value = line.partition(b":")
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get(b"content-length", b"0"))
+            if len(rest_of_buffer) < length:
+                return  # the body is still on its way
+            body, self._buffer = rest_of_buffer[:length], rest_of_buffer[length:]
+            target = rest.rsplit(b" ", 1)[0].decode("latin-1")
+            self.factory.request_received(Received(method, target, headers, body))
             self.factory.next_fault()(self)
         if self._buffer[:1] and not self._buffer[:1].isalpha():
             self._not_http()
@@ -210,6 +231,8 @@ class FaultServer(Factory[FaultProtocol]):
         self.closed = 0
         #: Request targets (path and query) in the order they arrived.
         self.requests: list[str] = []
+        #: The same requests in full: method, headers and body too.
+        self.received: list[Received] = []
         self._open: set[FaultProtocol] = set()
         self._waiters: list[tuple[Callable[[], bool], Deferred[None]]] = []
         self._port: IListeningPort | None = None
@@ -259,8 +282,9 @@ class FaultServer(Factory[FaultProtocol]):
         self._open.discard(protocol)
         self._check()
 
-    def request_received(self, target: str) -> None:
-        self.requests.append(target)
+    def request_received(self, received: Received) -> None:
+        self.requests.append(received.target)
+        self.received.append(received)
         self._check()
 
     def wait_for(

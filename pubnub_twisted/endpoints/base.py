@@ -1,9 +1,10 @@
 """What every endpoint shares: validation, URL building, signing, response mapping.
 
 An endpoint subclass only says what is particular to it: its path, its own
-query parameters, its checks and how its JSON becomes a result.  Everything
-else (the common parameters, ``auth``, the signature, the HTTP and failure
-mapping to ``PNStatus``) lives here, once.
+query parameters, its checks and how its JSON becomes a result, and, when it
+is not a GET, its HTTP method, body and whether it is idempotent.
+Everything else (the common parameters, ``auth``, the signature, the HTTP
+and failure mapping to ``PNStatus``) lives here, once.
 """
 
 from __future__ import annotations
@@ -43,14 +44,14 @@ from pubnub_twisted.protocol import (
     encode_names,
     encode_query,
     json_dumps,
-    sign,
+    request_signature,
 )
-from pubnub_twisted.transport import PNSDK, HTTPResponse, TransportFailure
+from pubnub_twisted.transport import JSON_CONTENT_TYPE, PNSDK, HTTPResponse, TransportFailure
 
 if TYPE_CHECKING:
     from pubnub_twisted.pubnub import PubNub
 
-__all__ = ["Endpoint", "Names", "ResponseShapeError", "TargetUUID"]
+__all__ = ["Endpoint", "Names", "ResponseShapeError", "TargetUUID", "json_body"]
 
 R = TypeVar("R")
 
@@ -85,6 +86,15 @@ def expect_names(data: Any, key: str) -> list[str]:
         if not isinstance(name, str):
             raise ResponseShapeError(f"key {key!r} holds {name!r}, not a string")
     return list(names)
+
+
+def json_body(value: Any) -> bytes:
+    """``value`` as a JSON request body, the way PubNub's SDK writes one.
+
+    ``json.dumps`` defaults (ASCII, ``", "`` and ``": "`` separators); NaN
+    and infinities refused with ``ValueError``, like :func:`json_dumps`.
+    """
+    return json_dumps(value).encode("ascii")
 
 
 def check_uuid(uuid: Any, what: str = "uuid") -> str:
@@ -171,8 +181,39 @@ class Endpoint(Generic[R]):
         self._pubnub = pubnub
         self._problem: PubNubException | None = None
         self._auth_sent: str | None = None  # the auth (token) of the last URL built
+        #: The body :meth:`_url` signed, for :meth:`_send` to send.
+        self._payload: bytes | None = None
 
     # -- hooks for subclasses -------------------------------------------
+
+    def _method(self) -> str:
+        """The HTTP method: ``"GET"`` unless the endpoint says otherwise.
+
+        ``"POST"``, ``"DELETE"``, ``"PATCH"`` or ``"PUT"``; it is signed (v2
+        signatures start with it; a publish by POST gets PubNub's v1
+        signature, see :func:`~pubnub_twisted.protocol.signature_version`).
+        """
+        return "GET"
+
+    def _body(self) -> bytes | None:
+        """The request body (use :func:`json_body`), or None to send none.
+
+        Called once per send, after :meth:`_validate`; sent with
+        ``Content-Type: application/json`` and covered by the signature.
+        Raise ``PubNubException`` for a value that cannot be sent.  Never
+        logged: it may hold tokens.
+        """
+        return None
+
+    def _idempotent(self) -> bool:
+        """Whether sending the request twice does no more than sending it once.
+
+        The default is true for GET and false for every other method.  Say
+        False for a GET that changes something (a publish by GET): such a
+        call is retried only where the request provably never reached the
+        server (see :meth:`~pubnub_twisted.transport.Transport.request`).
+        """
+        return self._method() == "GET"
 
     def _validate(self) -> None:
         """Raise ``PubNubException`` when the request cannot be sent."""
@@ -194,9 +235,17 @@ class Endpoint(Generic[R]):
         return self._parse(data)
 
     def _send(self, url: str) -> Deferred[HTTPResponse]:
-        """Hand the URL to the transport: REST deadline, REST retries."""
+        """Hand the request to the transport: REST deadline, REST retries (if idempotent)."""
         config = self._pubnub.config
-        return self._pubnub._transport.get(url, config.non_subscribe_request_timeout)
+        body = self._payload
+        return self._pubnub._transport.request(
+            self._method(),
+            url,
+            config.non_subscribe_request_timeout,
+            idempotent=self._idempotent(),
+            body=body,
+            headers=None if body is None else {"Content-Type": JSON_CONTENT_TYPE},
+        )
 
     def _affected(self) -> tuple[list[str] | None, list[str] | None]:
         """Channels and groups to report in the status."""
@@ -229,7 +278,7 @@ class Endpoint(Generic[R]):
     # -- building --------------------------------------------------------
 
     def _url(self) -> str:
-        """Validate and build the full URL (encoded, signed)."""
+        """Validate and build the full URL (encoded, signed, body included)."""
         if self._problem is not None:
             raise self._problem
         config = self._pubnub.config
@@ -237,6 +286,7 @@ class Endpoint(Generic[R]):
             raise PubNubException(pn_error=PNERR_SUBSCRIBE_KEY_MISSING)
         uuid = check_uuid(config.uuid)
         self._validate()
+        self._payload = body = self._body()
         path = self._path(config.subscribe_key)
         pairs = self._query()
         pairs.append(("pnsdk", PNSDK))
@@ -250,7 +300,16 @@ class Endpoint(Generic[R]):
                     "a publish key is needed to sign requests", pn_error=PNERR_PUBLISH_KEY_MISSING
                 )
             pairs.append(("timestamp", str(int(self._pubnub.reactor.seconds()))))
-            pairs.append(("signature", sign(config.secret_key, config.publish_key, path, pairs)))
+            signature = request_signature(
+                config.secret_key,
+                publish_key=config.publish_key,
+                subscribe_key=config.subscribe_key,
+                method=self._method(),
+                path=path,
+                pairs=pairs,
+                body=body or b"",
+            )
+            pairs.append(("signature", signature))
         url = f"{config.scheme}://{config.origin}{path}?{encode_query(pairs)}"
         if len(url) > MAX_URL_LENGTH:
             raise PubNubException(

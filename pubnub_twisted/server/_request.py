@@ -53,6 +53,8 @@ class Call:
     uuid: str = ""  # the caller's own uuid, once checked
     token: str = ""  # the token a revoke names
     service: str = _shapes.PRESENCE
+    method: str = "GET"  # the HTTP method, upper case (signed)
+    body: bytes = b""  # the request body as received (signed)
 
     def raw(self, key: str) -> str | None:
         """The first raw (still encoded) value of ``key``, or ``None``."""

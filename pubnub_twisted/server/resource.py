@@ -29,10 +29,10 @@ from pubnub_twisted.protocol import (
     MAX_URL_LENGTH,
     MAX_UUID_LENGTH,
     SIGNATURE_WINDOW,
-    sign,
+    request_signature,
 )
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
-from pubnub_twisted.server.access.manager import MAX_GRANT_BODY, AccessManager, pam_error
+from pubnub_twisted.server.access.manager import AccessManager, pam_error
 from pubnub_twisted.server.presence import _shapes
 from pubnub_twisted.server.presence.store import PresenceStore
 from pubnub_twisted.server.subscribe import SubscribeHub, SubscribeOptions, SubscribeRequest
@@ -143,7 +143,8 @@ class PresenceResource(Resource):
     ``here_now_cache``: seconds a here_now answer is reused for an identical
     query (PubNub: 3; 0 turns caching off).  Access control is off unless
     configured: with ``secret_key`` (which needs ``publish_key``) every
-    request must carry a valid v2 ``signature`` and a ``timestamp`` within
+    request must carry a valid ``signature`` (v2 over method, path, query and
+    body; v1 for a publish by POST, as PubNub's SDK signs) and a ``timestamp`` within
     :data:`~pubnub_twisted.protocol.SIGNATURE_WINDOW` seconds; with
     ``auth_keys`` every request must carry one of them as ``auth``.
     With ``access_manager`` (which needs ``secret_key``) the server is an
@@ -217,9 +218,7 @@ class PresenceResource(Resource):
 
     def render(self, request: Request) -> bytes | int:
         """Answer one request (every method: non-GET gets 405); a held poll answers later."""
-        content = b""
-        if request.method in (b"POST", b"DELETE") and request.content is not None:
-            content = request.content.read(MAX_GRANT_BODY + 1)
+        content = b"" if request.content is None else request.content.read()
         status, body, path = self._answer(request.method, request.uri, hold=True, body=content)
         if not isinstance(body, Deferred):
             self._head(request, status, path)
@@ -253,16 +252,16 @@ class PresenceResource(Resource):
             status=status,
         )
 
-    def respond(self, method: bytes, uri: bytes, content: bytes = b"") -> tuple[int, bytes, str]:
-        """The status and body for a request (``content``: what a POST sends), and its path.
+    def respond(self, method: bytes, uri: bytes, body: bytes = b"") -> tuple[int, bytes, str]:
+        """The status and body for a request, and its path (for logs: no query).
 
-        The path has no query (it is for logs).  Nothing waits here: a
-        subscribe poll with nothing to deliver is answered at once, as its
-        hold time would end it.
+        Nothing waits here: a subscribe poll with nothing to deliver is
+        answered at once, as its hold time would end it.  ``body`` is the
+        request body (a signature covers it).
         """
-        status, body, path = self._answer(method, uri, hold=False, body=content)
-        assert not isinstance(body, Deferred)  # without a hold nothing waits
-        return status, body, path
+        status, answer, path = self._answer(method, uri, hold=False, body=body)
+        assert not isinstance(answer, Deferred)  # without a hold nothing waits
+        return status, answer, path
 
     def _answer(
         self, method: bytes, uri: bytes, *, hold: bool, body: bytes = b""
@@ -274,13 +273,14 @@ class PresenceResource(Resource):
             if len(uri) > MAX_URL_LENGTH:
                 raise Refusal(414, _shapes.error(414, "Request URI Too Long"))
             call = route(parse(uri))
+            call.method, call.body = method.decode("ascii", "replace").upper(), body
             path = _TOKEN_IN_PATH.sub(r"\1<token>", call.path)
             if method != _METHOD_OF.get(call.operation, b"GET"):
                 raise Refusal(405, _shapes.error(405, "Method Not Allowed"))
             if call.operation == "time":
                 return 200, _encode([self.hub.time()]), path
             if call.operation in _METHOD_OF:
-                return 200, _encode(self._access_call(call, method, body)), path
+                return 200, _encode(self._access_call(call)), path
             self._check_access(call)
             call.uuid = self._check_uuid(call.text("uuid"), call.service)
             if call.operation == "subscribe":
@@ -299,15 +299,13 @@ class PresenceResource(Resource):
 
     # -- checks -------------------------------------------------------------
 
-    def _access_call(self, call: Call, method: bytes, body: bytes) -> dict[str, Any]:
+    def _access_call(self, call: Call) -> dict[str, Any]:
         """Grant or revoke: Access Manager on, and signed with the secret key."""
         if self.access is None or self._secret_key is None:
             raise pam_error(403, "Access Manager is not enabled", call.operation)
         try:
-            self._check_signature(
-                call, self._secret_key, method=method.decode(), body=body.decode("utf-8")
-            )
-        except (Refusal, UnicodeDecodeError):
+            self._check_signature(call, self._secret_key)
+        except Refusal:
             raise pam_error(
                 403,
                 "Invalid signature",
@@ -319,7 +317,7 @@ class PresenceResource(Resource):
                 ),
             ) from None
         if call.operation == "grant":
-            return self.access.grant(call, body)
+            return self.access.grant(call, call.body)
         return self.access.revoke(call)
 
     def _check_access(self, call: Call) -> None:
@@ -334,9 +332,7 @@ class PresenceResource(Resource):
         if self._auth_keys is not None and call.text("auth") not in self._auth_keys:
             raise Refusal(403, _shapes.forbidden("Forbidden", call.channels, call.groups))
 
-    def _check_signature(
-        self, call: Call, secret_key: str, *, method: str = "GET", body: str = ""
-    ) -> None:
+    def _check_signature(self, call: Call, secret_key: str) -> None:
         def refuse(message: str) -> Refusal:
             return Refusal(403, _shapes.forbidden(message, call.channels, call.groups))
 
@@ -346,13 +342,14 @@ class PresenceResource(Resource):
             raise refuse("Signature does not match")
         if abs(timestamp - self.store.clock.seconds()) > SIGNATURE_WINDOW:
             raise refuse("Request timestamp out of range")
-        expected = sign(
+        expected = request_signature(
             secret_key,
-            self._publish_key,
-            call.path,
-            call.decoded_params(),
-            method=method,
-            body=body,
+            publish_key=self._publish_key,
+            subscribe_key=call.sub_key,
+            method=call.method,
+            path=call.path,
+            pairs=call.decoded_params(),
+            body=call.body,
         )
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise refuse("Signature does not match")
