@@ -20,6 +20,7 @@ from pubnub_twisted.access import (
     PNTokenPermissions,
     PNTokenResources,
 )
+from pubnub_twisted.access.results import PNGrantTokenResult, PNRevokeTokenResult
 from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
@@ -58,6 +59,7 @@ __all__ = [
     "PNEnvelope",
     "PNErrorData",
     "PNGetStateResult",
+    "PNGrantTokenResult",
     "PNHeartbeatResult",
     "PNHereNowChannelData",
     "PNHereNowOccupantData",
@@ -68,6 +70,7 @@ __all__ = [
     "PNOperationType",
     "PNPresenceEventResult",
     "PNReconnectionPolicy",
+    "PNRevokeTokenResult",
     "PNSetStateResult",
     "PNStatus",
     "PNStatusCategory",

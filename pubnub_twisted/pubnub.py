@@ -10,6 +10,8 @@ from pubnub_twisted.access.renewal import TokenProvider, Tokens
 from pubnub_twisted.access.tokens import PNToken, parse_token
 from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
+from pubnub_twisted.endpoints.access.grant_token import GrantToken
+from pubnub_twisted.endpoints.access.revoke_token import RevokeToken
 from pubnub_twisted.endpoints.base import Names
 from pubnub_twisted.endpoints.channel_groups.registration import (
     AddChannelToChannelGroup,
@@ -245,6 +247,21 @@ class PubNub:
         return PresenceView(self, channels=channels, channel_groups=channel_groups, grace=grace)
 
     # -- Access Manager ---------------------------------------------------------
+
+    def grant_token(self) -> GrantToken:
+        """Ask Access Manager for a token (needs the secret key: your server's call).
+
+        ``.ttl(minutes)``, ``.channels([...])``, ``.groups([...])``,
+        ``.uuids([...])`` of :class:`~pubnub_twisted.Channel` /
+        :class:`~pubnub_twisted.Group` / :class:`~pubnub_twisted.UUID`,
+        ``.authorized_uuid(uuid)`` and ``.meta({...})``; the result's
+        ``token`` is what a client passes to :meth:`set_token`.
+        """
+        return GrantToken(self)
+
+    def revoke_token(self, token: str) -> RevokeToken:
+        """Make ``token`` useless from now on (needs the secret key)."""
+        return RevokeToken(self, token)
 
     @staticmethod
     def parse_token(token: str) -> PNToken:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.trial.unittest import SynchronousTestCase
 
 from pubnub_twisted import (
+    UUID,
+    Channel,
+    Group,
+    PNEnvelope,
+    PNRevokeTokenResult,
     PNStatusCategory,
     PNToken,
     PNTokenPermissions,
@@ -16,6 +21,7 @@ from pubnub_twisted import (
     PubNubException,
     SubscribeCallback,
 )
+from pubnub_twisted.endpoints.base import Endpoint
 from pubnub_twisted.errors import PNERR_INVALID_ACCESS_TOKEN
 from pubnub_twisted.models import PNStatus
 from pubnub_twisted.models_pubsub import PNMessageResult
@@ -240,3 +246,102 @@ class RenewalTests(ClientCase):
         self.assertEqual(recorder.messages, ["one", "two", "three"])
         self.assertEqual(len(calls), 1)
         self.assertNotIn(PNStatusCategory.PNAccessDeniedCategory, recorder.categories)
+
+
+class GrantRevokeTests(ClientCase):
+    """``grant_token`` and ``revoke_token``: a backend client with the secret key."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.backend = self.presence.client("backend", secret_key=SECRET)
+
+    def test_grant_use_revoke(self) -> None:
+        """A granted token allows exactly its grants, for its uuid, until revoked."""
+        envelope = self.presence.call(
+            self.backend.grant_token()
+            .ttl(15)
+            .authorized_uuid("alice")
+            .channels([Channel.id("lobby").read(), Channel.pattern("^room-.*$").read().write()])
+            .groups([Group.id("rooms").manage()])
+            .uuids([UUID.id("alice").get().update()])
+            .meta({"role": "player"})
+        )
+        self.assertFalse(envelope.status.is_error(), envelope.status)
+        assert envelope.result is not None
+        token = envelope.result.token
+        self.assertNotIn(token, repr(envelope) + str(envelope.result))
+        info = self.client.parse_token(token)
+        self.assertEqual(
+            (info.ttl, info.authorized_uuid, info.meta), (15, "alice", {"role": "player"})
+        )
+        self.assertTrue(info.patterns.channels["^room-.*$"].write)
+        self.assertTrue(info.resources.uuids["alice"].update)
+        self.client.set_token(token)
+        self.assertFalse(
+            self.presence.call(self.client.here_now().channels("lobby", "room-9")).status.error
+        )
+        self.assertTrue(self.presence.call(self.client.here_now().channels("kitchen")).status.error)
+        self.assertFalse(
+            self.presence.call(
+                self.client.list_channels_in_channel_group().channel_group("rooms")
+            ).status.error
+        )
+        revoked = self.presence.call(self.backend.revoke_token(token))
+        self.assertEqual(revoked.result, PNRevokeTokenResult(200))
+        denied = self.presence.call(self.client.here_now().channels("lobby"))
+        assert denied.status.error_data is not None
+        self.assertIn("Token is revoked.", denied.status.error_data.information)
+
+    def test_validation(self) -> None:
+        """Without a secret key, ttl, resources, or with bad values: refused before sending."""
+        cases: list[tuple[Endpoint[Any], str]] = [
+            (self.client.grant_token().ttl(5).channels([Channel.id("a").read()]), "Secret key"),
+            (self.backend.grant_token().channels([Channel.id("a").read()]), "TTL missing"),
+            (
+                self.backend.grant_token().ttl(0).channels([Channel.id("a").read()]),
+                "Invalid argument",
+            ),
+            (self.backend.grant_token().ttl(5), "Resources missing"),
+            (
+                self.backend.grant_token().ttl(5).channels([cast(Any, Group.id("g").read())]),
+                "Invalid argument",
+            ),
+            (
+                self.backend.grant_token().ttl(5).channels([Channel.id("a")]).meta(cast(Any, [1])),
+                "Invalid meta",
+            ),
+            (self.client.revoke_token("x"), "Secret key"),
+            (self.backend.revoke_token(""), "Invalid access token"),
+        ]
+        for builder, message in cases:
+            envelope: PNEnvelope[Any] = self.presence.call(builder)
+            self.assertIs(envelope.status.category, PNStatusCategory.PNBadRequestCategory)
+            assert envelope.status.error_data is not None
+            self.assertIn(message, envelope.status.error_data.information)
+
+    def test_server_refusal_message(self) -> None:
+        """A grant the server refuses (an invalid regex) says why, from PubNub's v3 error."""
+        envelope = self.presence.call(
+            self.backend.grant_token().ttl(5).channels([Channel.pattern("(").read()])
+        )
+        self.assertIs(envelope.status.category, PNStatusCategory.PNBadRequestCategory)
+        assert envelope.status.error_data is not None
+        self.assertIn(
+            "Invalid RequestBody: Invalid regular expression",
+            envelope.status.error_data.information,
+        )
+
+    def test_backend_renews_clients(self) -> None:
+        """A provider that asks the backend for grants keeps a client going past expiry."""
+
+        def provider() -> Deferred[str]:
+            grant = self.backend.grant_token().ttl(1).channels([Channel.id("lobby").read()])
+            return grant.result().addCallback(lambda result: result.token)
+
+        self.client.set_token_provider(provider)
+        for _ in range(5):  # five minutes of one-minute tokens
+            self.settle()
+            self.assertFalse(
+                self.presence.call(self.client.here_now().channels("lobby")).status.error
+            )
+            self.clock.advance(60)

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Generator
 from typing import Any
 
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.threads import deferToThread
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 
+from pubnub_twisted import Channel, PNStatusCategory
 from pubnub_twisted.access.tokens import parse_token
+from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, LocalPresenceServer
 
 try:
     from pubnub.exceptions import PubNubException as OfficialException
@@ -101,3 +106,57 @@ class OfficialAccessManagerTests(SynchronousTestCase):
         envelope = self.admin.here_now().channels(["anything"]).sync()
         self.assertEqual(envelope.result.total_occupancy, 0)
         self.assertRaises(OfficialException, self.client("nobody").here_now().channels("a").sync)
+
+
+class BothSDKsTests(TestCase):
+    """Tokens granted by one SDK are used by the other, against the embedded server."""
+
+    def setUp(self) -> None:
+        if PubNub is None:
+            raise SkipTest("PubNub's official SDK is not installed (pip install pubnub)")
+        self.server = LocalPresenceServer.start(
+            secret_key=SECRET, publish_key=PUB, access_manager=True
+        )
+        self.addCleanup(self.server.stop)
+        self.official_admin = self.official("backend", secret=True)
+
+    def official(self, uuid: str, *, secret: bool = False) -> Any:
+        """An official SDK client of the loopback server."""
+        config = PNConfiguration()
+        config.subscribe_key = DEFAULT_SUBSCRIBE_KEY
+        config.publish_key = PUB
+        if secret:
+            config.secret_key = SECRET
+        config.user_id = uuid
+        config.origin = self.server.origin
+        config.ssl = False
+        pubnub = PubNub(config)
+        self.addCleanup(pubnub.stop)
+        return pubnub
+
+    @inlineCallbacks
+    def test_official_grant_our_client(self) -> Generator[Deferred[Any], Any, None]:
+        """The official SDK's grant_token gives a token our client sets and uses."""
+        grant = self.official_admin.grant_token().ttl(5).authorized_uuid("alice")
+        grant = grant.channels([OfficialChannel.id("lobby").read()])
+        envelope = yield deferToThread(grant.sync)
+        ours = self.server.client("alice", publish_key=PUB)
+        ours.set_token(envelope.result.token)
+        here = yield ours.here_now().channels("lobby").deferred()
+        self.assertFalse(here.status.is_error(), here.status)
+        denied = yield ours.here_now().channels("kitchen").deferred()
+        self.assertIs(denied.status.category, PNStatusCategory.PNAccessDeniedCategory)
+
+    @inlineCallbacks
+    def test_our_grant_official_client(self) -> Generator[Deferred[Any], Any, None]:
+        """Our grant_token gives a token the official SDK parses and uses."""
+        backend = self.server.client("backend", publish_key=PUB, secret_key=SECRET)
+        granted = yield backend.grant_token().ttl(5).channels([Channel.id("lobby").read()]).result()
+        official = self.official("bob")
+        self.assertEqual(official.parse_token(granted.token), parse_token(granted.token).to_dict())
+        official.set_token(granted.token)
+        here = yield deferToThread(official.here_now().channels(["lobby"]).sync)
+        self.assertFalse(here.status.is_error())
+        yield backend.revoke_token(granted.token).result()
+        with self.assertRaises(OfficialException):
+            yield deferToThread(official.here_now().channels(["lobby"]).sync)

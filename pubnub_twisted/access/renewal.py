@@ -3,9 +3,10 @@
 ``pubnub.set_token(token)`` makes every call send ``token`` as ``auth``
 (instead of ``config.auth_key``).  ``pubnub.set_token_provider(fn)``,
 where ``fn()`` returns a Deferred that fires with a fresh token, lets the
-client renew on its own: shortly before the current token expires (from
-its parsed ttl), and once after a 403 saying the token expired or was
-revoked, after which that call is repeated once.  Concurrent calls that
+client renew on its own: at once if it has no token yet, shortly before
+the current token expires (from its parsed ttl), and once after a 403
+saying the token expired or was revoked, after which that call is
+repeated once.  Concurrent calls that
 hit the same 403 share one renewal.
 """
 
@@ -90,10 +91,16 @@ class Tokens:
 
     # -- renewal ----------------------------------------------------------
 
-    def renewable(self, status: PNStatus) -> bool:
-        """Whether ``status`` is a 403 a fresh token could cure, and there is a provider."""
+    def renewable(self, status: PNStatus, sent: str | None) -> bool:
+        """Whether ``status`` is a 403 a fresh token could cure, and there is a provider.
+
+        That is a 403 saying the token expired or was revoked, or any 403
+        for a call sent with no token at all.
+        """
         if self._provider is None or status.category is not PNStatusCategory.PNAccessDeniedCategory:
             return False
+        if self._parsed is None and sent is None:
+            return True
         error = status.error_data
         return error is not None and _RENEWABLE.search(error.information) is not None
 
@@ -158,7 +165,12 @@ class Tokens:
             self._timer.cancel()
         self._timer = None
         parsed = self._parsed
-        if self._provider is None or parsed is None:
+        if self._provider is None:
+            return
+        if self._token is None:  # a provider and no token yet: ask for one at once
+            self._timer = self._reactor.callLater(0, self._on_timer)
+            return
+        if parsed is None:
             return
         lead = min(_LEAD, parsed.ttl * 60 * _LEAD_SHARE)
         delay = max(0.0, parsed.expires_at - lead - self._reactor.seconds())

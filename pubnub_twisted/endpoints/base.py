@@ -346,7 +346,7 @@ class Endpoint(Generic[R]):
     ) -> PNEnvelope[R] | Deferred[PNEnvelope[R]]:
         """After a 403 for an expired or revoked token, renew it and repeat the call once."""
         tokens = self._pubnub._tokens
-        if not tokens.renewable(envelope.status):
+        if not tokens.renewable(envelope.status, self._auth_sent):
             return envelope
 
         def again(renewed: bool) -> PNEnvelope[R] | Deferred[PNEnvelope[R]]:
@@ -483,6 +483,8 @@ def _error_message(code: int, data: Any, body: bytes) -> str:
     """Say why the service refused, from whatever it sent back."""
     if isinstance(data, dict):
         message = data.get("message") or data.get("error_message") or data.get("error")
+        if isinstance(message, dict):  # Access Manager v3: {"error": {"message", "details"}}
+            return _v3_error_message(message) or json.dumps(data)[:200]
         if isinstance(message, str) and message:
             payload = data.get("payload")
             if isinstance(payload, dict) and payload.get("channels"):
@@ -496,6 +498,19 @@ def _error_message(code: int, data: Any, body: bytes) -> str:
     if data is _NOT_JSON:
         return f"{phrase}; {_snippet(body)}"
     return f"{phrase}; {json.dumps(data)[:200]}"
+
+
+def _v3_error_message(error: dict[str, Any]) -> str:
+    """``message: detail (location); ...`` of an Access Manager v3 error object."""
+    message = error.get("message")
+    if not isinstance(message, str):
+        return ""
+    details = [
+        f"{d.get('message')} ({d.get('location')})"
+        for d in error.get("details") or []
+        if isinstance(d, dict) and d.get("message")
+    ]
+    return f"{message}: {'; '.join(details)}" if details else message
 
 
 def _unwrap(envelope: PNEnvelope[R]) -> R:
