@@ -33,6 +33,19 @@ PUB = "pub-c-official-am"
 SECRET = "sec-c-official-am"
 
 
+def official_client(origin: str, sub_key: str, uuid: str, *, secret: bool) -> Any:
+    """An official SDK client of a local server (with the secret key if asked)."""
+    config = PNConfiguration()
+    config.subscribe_key = sub_key
+    config.publish_key = PUB
+    if secret:
+        config.secret_key = SECRET
+    config.user_id = uuid
+    config.origin = origin
+    config.ssl = False
+    return PubNub(config)
+
+
 class OfficialAccessManagerTests(SynchronousTestCase):
     """The official SDK grants, parses, uses and revokes tokens of our server."""
 
@@ -54,15 +67,7 @@ class OfficialAccessManagerTests(SynchronousTestCase):
 
     def client(self, uuid: str, *, secret: bool = False) -> Any:
         """An official SDK client of the child server (with the secret key if asked)."""
-        config = PNConfiguration()
-        config.subscribe_key = SUB
-        config.publish_key = PUB
-        if secret:
-            config.secret_key = SECRET
-        config.user_id = uuid
-        config.origin = self.origin
-        config.ssl = False
-        pubnub = PubNub(config)
+        pubnub = official_client(self.origin, SUB, uuid, secret=secret)
         self.addCleanup(pubnub.stop)
         return pubnub
 
@@ -122,15 +127,7 @@ class BothSDKsTests(TestCase):
 
     def official(self, uuid: str, *, secret: bool = False) -> Any:
         """An official SDK client of the loopback server."""
-        config = PNConfiguration()
-        config.subscribe_key = DEFAULT_SUBSCRIBE_KEY
-        config.publish_key = PUB
-        if secret:
-            config.secret_key = SECRET
-        config.user_id = uuid
-        config.origin = self.server.origin
-        config.ssl = False
-        pubnub = PubNub(config)
+        pubnub = official_client(self.server.origin, DEFAULT_SUBSCRIBE_KEY, uuid, secret=secret)
         self.addCleanup(pubnub.stop)
         return pubnub
 
