@@ -28,6 +28,7 @@ from pubnub_twisted.models_pubsub import PNMessageResult
 from pubnub_twisted.server import SubscribeOptions
 from pubnub_twisted.server.access import AccessManager
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, InMemoryPresence
+from tests.test_presence_view_support import Recorder as ViewRecorder
 
 SECRET = "sec-c-client"
 READ = 1
@@ -345,3 +346,42 @@ class GrantRevokeTests(ClientCase):
                 self.presence.call(self.client.here_now().channels("lobby")).status.error
             )
             self.clock.advance(60)
+
+
+class PresenceViewRenewalTests(ClientCase):
+    """A presence view keeps its picture across a token renewal."""
+
+    def test_view_across_revocation(self) -> None:
+        """Joins before and after a revocation each show once; the view never stops."""
+        old = self.token(ttl=9, lobby=READ, **{"lobby-pnpres": READ})
+        self.client.set_token(old)
+
+        renewals: list[float] = []
+
+        def fresh() -> Deferred[str]:
+            renewals.append(self.clock.seconds())
+            return succeed(self.token(ttl=10, lobby=READ, **{"lobby-pnpres": READ}))
+
+        self.client.set_token_provider(fresh)
+        view = self.client.presence_view(channels="lobby")
+        recorder = ViewRecorder()
+        view.add_listener(recorder)
+        self.settle()
+        self.assertIsNone(self.successResultOf(view.when_synced()))
+        bob = self.presence.client("bob", secret_key=SECRET)  # signed: full access
+        self.presence.call(bob.heartbeat().channels("lobby"))
+        self.settle()
+        self.access.revoke_token(DEFAULT_SUBSCRIBE_KEY, old)
+        carol = self.presence.client("carol", secret_key=SECRET)
+        self.presence.call(carol.heartbeat().channels("lobby"))
+        self.settle()
+        dave = self.presence.client("dave", secret_key=SECRET)
+        self.presence.call(dave.heartbeat().channels("lobby"))
+        self.settle()
+        self.assertEqual(view.occupants("lobby"), {"bob": None, "carol": None, "dave": None})
+        joins = [call[2] for call in recorder.take() if call[0] == "join"]
+        self.assertEqual(joins, ["bob", "carol", "dave"])
+        self.assertEqual(len(renewals), 1)
+        view.stop()
+        for client in (bob, carol, dave):
+            client.stop()
