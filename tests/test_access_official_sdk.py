@@ -61,6 +61,7 @@ class OfficialAccessManagerTests(SynchronousTestCase):
         )
         self.addCleanup(child.wait, 10)
         self.addCleanup(child.terminate)
+        self.child = child
         assert child.stdout is not None
         self.origin = child.stdout.readline().split()[-1].split("//", 1)[1]
         self.admin = self.client("backend", secret=True)
@@ -105,6 +106,12 @@ class OfficialAccessManagerTests(SynchronousTestCase):
         with self.assertRaises(OfficialException) as revoked:
             alice.here_now().channels(["lobby"]).sync()
         self.assertIn("revoked", str(revoked.exception))
+
+        self.child.terminate()
+        log, _ = self.child.communicate(timeout=10)
+        self.assertIn("DELETE /v3/pam/sub-c-official-am/grant/<token> -> 200", log)
+        for secret in (SECRET, token, token.rstrip("=")):
+            self.assertNotIn(secret, log)
 
     def test_signed_full_access(self) -> None:
         """The official SDK with the secret key needs no token (its requests are signed)."""
@@ -157,3 +164,19 @@ class BothSDKsTests(TestCase):
         yield backend.revoke_token(granted.token).result()
         with self.assertRaises(OfficialException):
             yield deferToThread(official.here_now().channels(["lobby"]).sync)
+
+
+class ServeOptionTests(SynchronousTestCase):
+    """``serve --access-manager`` needs the secret key."""
+
+    def test_needs_secret(self) -> None:
+        """Without --secret-key it refuses to start, saying why."""
+        done = subprocess.run(
+            [sys.executable, "-m", "pubnub_twisted", "serve", "--port", "0", "--access-manager"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("--access-manager needs --secret-key", done.stderr)
