@@ -4,8 +4,9 @@
 the embedded server in the foreground, and one subcommand per presence
 operation talks to any PubNub origin.  Keys can come from the environment
 (``PUBNUB_SUBSCRIBE_KEY``, ``PUBNUB_PUBLISH_KEY``, ``PUBNUB_SECRET_KEY``,
-``PUBNUB_AUTH_KEY``, ``PUBNUB_UUID``, ``PUBNUB_ORIGIN``) so they stay out of
-shell history.  Errors are one line on stderr and a non-zero exit code.
+``PUBNUB_AUTH_KEY``, ``PUBNUB_UUID``, ``PUBNUB_ORIGIN``, and ``PUBNUB_SSL=0``
+for plain HTTP) so they stay out of shell history.  Errors are one line on
+stderr and a non-zero exit code.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from twisted.internet.task import deferLater, react
 
 from pubnub_twisted._version import __version__
 from pubnub_twisted.config import PNConfiguration
-from pubnub_twisted.errors import PubNubException
+from pubnub_twisted.errors import PNERR_TLS_ERROR, PubNubException
 from pubnub_twisted.models import (
     PNChannelGroupsListResult,
     PNGetStateResult,
@@ -31,6 +32,7 @@ from pubnub_twisted.models import (
     PNSetStateResult,
     PNWhereNowResult,
 )
+from pubnub_twisted.models_pubsub import PNTimeResponse
 from pubnub_twisted.protocol import DEFAULT_ORIGIN
 from pubnub_twisted.pubnub import PubNub
 
@@ -47,6 +49,20 @@ class CLIError(Exception):
 
 def _env(name: str) -> str | None:
     return os.environ.get(name) or None
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _ssl_setting(value: str | None) -> bool:
+    """``PUBNUB_SSL``: 0/false/no/off for plain HTTP, 1/true/yes/on (or unset) for TLS."""
+    text = (value or "1").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise CLIError(f"PUBNUB_SSL must be 1 or 0 (true/false, yes/no, on/off), not {text!r}")
 
 
 def _add_client_options(parser: argparse.ArgumentParser) -> None:
@@ -69,13 +85,18 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--auth-key", default=_env("PUBNUB_AUTH_KEY"), help="[PUBNUB_AUTH_KEY]")
     group.add_argument("--uuid", default=_env("PUBNUB_UUID"), help="our uuid [PUBNUB_UUID]")
-    group.add_argument("--no-ssl", action="store_true", help="plain HTTP (for a local server)")
+    group.add_argument(
+        "--no-ssl", action="store_true", help="plain HTTP (for a local server) [PUBNUB_SSL=0]"
+    )
     group.add_argument("--timeout", type=float, default=10.0, help="seconds per call (default 10)")
+    # Read with the other variables, when the arguments are parsed; checked in _config.
+    parser.set_defaults(ssl_variable=_env("PUBNUB_SSL"))
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def _config(args: argparse.Namespace) -> PNConfiguration:
-    if not args.subscribe_key:
+    keyless = getattr(args, "operation", None) == "time"  # /time/0 names no key
+    if not args.subscribe_key and not keyless:
         raise CLIError("a subscribe key is needed: --subscribe-key or PUBNUB_SUBSCRIBE_KEY")
     config = PNConfiguration()
     config.subscribe_key = args.subscribe_key
@@ -85,7 +106,7 @@ def _config(args: argparse.Namespace) -> PNConfiguration:
     if args.uuid:
         config.uuid = args.uuid
     config.origin = args.origin
-    config.ssl = not args.no_ssl
+    config.ssl = not args.no_ssl and _ssl_setting(args.ssl_variable)
     config.non_subscribe_request_timeout = args.timeout
     return config
 
@@ -98,6 +119,11 @@ def _state_arg(text: str) -> Any:
 
 
 # -- output -------------------------------------------------------------------
+
+
+def _dumps(value: Any, indent: int | None = None) -> str:
+    """JSON for people and ``jq``: non-ASCII text kept as it is (UTF-8), keys sorted."""
+    return json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False)
 
 
 def _jsonable(result: Any) -> Any:
@@ -119,6 +145,8 @@ def _jsonable(result: Any) -> Any:
         return {"channels": result.channels}
     if isinstance(result, PNSetStateResult):
         return {"state": result.state}
+    if isinstance(result, PNTimeResponse):
+        return {"timetoken": result.timetoken, "time": result.date_time().isoformat()}
     return {"ok": True}
 
 
@@ -128,7 +156,7 @@ def _table(result: Any) -> str:
         for channel in result.channels:
             lines.append(f"  {channel.channel_name}  occupancy {channel.occupancy}")
             for occupant in channel.occupants:
-                state = "" if occupant.state is None else "  " + json.dumps(occupant.state)
+                state = "" if occupant.state is None else "  " + _dumps(occupant.state)
                 lines.append(f"    {occupant.uuid}{state}")
         return "\n".join(lines)
     if isinstance(result, (PNWhereNowResult, PNChannelGroupsListResult)):
@@ -136,10 +164,12 @@ def _table(result: Any) -> str:
     if isinstance(result, PNGetStateResult):
         width = max((len(name) for name in result.channels), default=0)
         return "\n".join(
-            f"{name.ljust(width)}  {json.dumps(state)}" for name, state in result.channels.items()
+            f"{name.ljust(width)}  {_dumps(state)}" for name, state in result.channels.items()
         )
     if isinstance(result, PNSetStateResult):
-        return json.dumps(result.state)
+        return _dumps(result.state)
+    if isinstance(result, PNTimeResponse):
+        return f"{result.timetoken}  {result.date_time().isoformat()}"
     return "OK"
 
 
@@ -159,11 +189,23 @@ def _here_now(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
 
 
 def _names_of(builder: Any, args: argparse.Namespace) -> Any:
-    if args.channels:
-        builder.channels(args.channels)
-    if args.groups:
-        builder.channel_groups(args.groups)
+    channels, groups = _names(args)
+    if channels:
+        builder.channels(channels)
+    if groups:
+        builder.channel_groups(groups)
     return builder
+
+
+def _names(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """``--channels a,b`` split on commas, then each ``--channel`` whole; groups alike."""
+    channels = [name for name in (args.channels or "").split(",") if name]
+    groups = [name for name in (args.groups or "").split(",") if name]
+    return channels + (args.channel or []), groups + (args.group or [])
+
+
+def _time(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
+    return pubnub.time().result()
 
 
 def _where_now(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
@@ -240,6 +282,11 @@ OPERATIONS: dict[str, tuple[Operation, str, str]] = {
         "leave channels or groups",
         "pubnub-twisted leave --channels lobby",
     ),
+    "time": (
+        _time,
+        "the service's current time as a timetoken",
+        "pubnub-twisted time --origin 127.0.0.1:8090 --no-ssl",
+    ),
     "groups": (
         _groups,
         "manage channel groups: add, remove, list, delete",
@@ -279,6 +326,8 @@ def _add_operation_parsers(subparsers: Any) -> None:
     leave = _subparser(subparsers, "leave")
     _add_names(leave)
 
+    _subparser(subparsers, "time")
+
     groups = _subparser(subparsers, "groups")
     groups.add_argument("action", choices=["add", "remove", "list", "delete"])
     groups.add_argument("group", help="the channel group")
@@ -287,7 +336,11 @@ def _add_operation_parsers(subparsers: Any) -> None:
 
 def _add_names(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", help="comma-separated channels")
+    parser.add_argument("--channel", action="append", help="one channel, taken whole (repeatable)")
     parser.add_argument("--groups", help="comma-separated channel groups")
+    parser.add_argument(
+        "--group", action="append", help="one channel group, taken whole (repeatable)"
+    )
 
 
 def _subparser(subparsers: Any, name: str) -> argparse.ArgumentParser:
@@ -312,7 +365,7 @@ async def _run_operation(reactor: IReactorTime, args: argparse.Namespace, out: T
     finally:
         await pubnub.stop()
     if args.json:
-        out.write(json.dumps(_jsonable(result), indent=2, sort_keys=True) + "\n")
+        out.write(_dumps(_jsonable(result), indent=2) + "\n")
     else:
         out.write(_table(result) + "\n")
     return EXIT_OK
@@ -443,6 +496,46 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
     return EXIT_OK
 
 
+def _add_watch_parser(subparsers: Any) -> None:
+    watch = subparsers.add_parser(
+        "watch",
+        help="print presence events and messages as they happen (Ctrl-C leaves)",
+        description="Subscribe with presence to channels and/or channel groups and print "
+        "each presence event and message as one line (one JSON object per line with "
+        "--json).  Status changes go to stderr.  Ctrl-C leaves cleanly.",
+        epilog="examples:\n  pubnub-twisted watch lobby,game --no-ssl --origin 127.0.0.1:8090 "
+        "--subscribe-key sub-c-x\n  pubnub-twisted watch --groups rooms --json | jq .event",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    watch.add_argument("channels", nargs="?", help="comma-separated channels")
+    watch.add_argument("--channel", action="append", help="one channel, taken whole (repeatable)")
+    watch.add_argument("--groups", help="comma-separated channel groups")
+    watch.add_argument("--group", action="append", help="one channel group (repeatable)")
+    _add_client_options(watch)
+    watch.set_defaults(command_runner=_run_watch)
+
+
+async def _run_watch(reactor: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from pubnub_twisted.watch import Watcher  # noqa: PLC0415
+
+    channels, groups = _names(args)
+    if not channels and not groups:
+        raise CLIError("watch needs channels (CHANNELS or --channel) or --groups/--group")
+    pubnub = PubNub(_config(args), reactor=reactor)
+    pubnub.add_listener(Watcher(out, sys.stderr, as_json=args.json))
+    builder = pubnub.subscribe().with_presence()
+    if channels:
+        builder.channels(channels)
+    if groups:
+        builder.channel_groups(groups)
+    builder.execute()
+    # Ctrl-C (SIGINT) or SIGTERM stops the reactor; before it stops, the
+    # client leaves what it watched and closes its connections.
+    reactor.addSystemEventTrigger("before", "shutdown", pubnub.stop)
+    await Deferred()  # until SIGINT/SIGTERM stops the reactor
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -453,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_demo_parser(subparsers)
     _add_serve_parser(subparsers)
+    _add_watch_parser(subparsers)
     _add_operation_parsers(subparsers)
     return parser
 
@@ -463,7 +557,10 @@ async def run_command(reactor: Any, args: argparse.Namespace, out: TextIO, err: 
     try:
         return int(await runner(reactor, args, out))
     except (CLIError, PubNubException) as exc:
-        err.write(f"pubnub-twisted: error: {exc}\n")
+        hint = ""
+        if isinstance(exc, PubNubException) and exc.pn_error == PNERR_TLS_ERROR:
+            hint = "; use --no-ssl (or PUBNUB_SSL=0) for a plain HTTP server such as `serve`"
+        err.write(f"pubnub-twisted: error: {exc}{hint}\n")
         return EXIT_FAILED
 
 

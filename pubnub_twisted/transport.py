@@ -238,10 +238,13 @@ def classify(failure: Failure, *, body: bool = False) -> TransportFailure:
                     PNERR_TLS_UNTRUSTED,
                     f"certificate not trusted ({text})",
                 )
+            hint = ""
+            if "wrong version number" in text or "packet length too long" in text:
+                hint = ": the server answered in plain HTTP (a local server wants ssl off)"
             return TransportFailure(
                 PNStatusCategory.PNTLSConnectionFailedCategory,
                 PNERR_TLS_ERROR,
-                f"TLS handshake failed ({text})",
+                f"TLS handshake failed ({text}){hint}",
             )
     first = leaves[0]
     if failure.check(RequestNotSent):

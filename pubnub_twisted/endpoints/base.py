@@ -176,6 +176,8 @@ class Endpoint(Generic[R]):
     """A request builder: setters return ``self``; ``deferred()`` sends it."""
 
     _operation: ClassVar[PNOperationType]
+    #: False for calls whose path names no key (``/time/0``).
+    _needs_subscribe_key: ClassVar[bool] = True
 
     def __init__(self, pubnub: PubNub) -> None:
         self._pubnub = pubnub
@@ -282,12 +284,13 @@ class Endpoint(Generic[R]):
         if self._problem is not None:
             raise self._problem
         config = self._pubnub.config
-        if not config.subscribe_key:
+        if self._needs_subscribe_key and not config.subscribe_key:
             raise PubNubException(pn_error=PNERR_SUBSCRIBE_KEY_MISSING)
         uuid = check_uuid(config.uuid)
         self._validate()
         self._payload = body = self._body()
-        path = self._path(config.subscribe_key)
+        subscribe_key = config.subscribe_key or ""  # only /time/0 goes without one
+        path = self._path(subscribe_key)
         pairs = self._query()
         pairs.append(("pnsdk", PNSDK))
         pairs.append(("uuid", uuid))
@@ -303,7 +306,7 @@ class Endpoint(Generic[R]):
             signature = request_signature(
                 config.secret_key,
                 publish_key=config.publish_key,
-                subscribe_key=config.subscribe_key,
+                subscribe_key=subscribe_key,
                 method=self._method(),
                 path=path,
                 pairs=pairs,

@@ -22,6 +22,7 @@ class Time(Endpoint[PNTimeResponse]):
     """
 
     _operation = PNOperationType.PNTimeOperation
+    _needs_subscribe_key = False  # as in PubNub's SDKs: time() works without keys
 
     def _path(self, subscribe_key: str) -> str:
         return "/time/0"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.internet.interfaces import IListeningPort, IReactorTCP, IReactorTime
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel, Request
 from twisted.web.server import Site
@@ -26,11 +27,51 @@ _MAX_LINE = 1024 * 1024
 DEFAULT_BACKLOG = 1024
 
 
+#: The first byte of a TLS record carrying a handshake (a ClientHello): no
+#: HTTP request line starts with it.
+_TLS_HANDSHAKE_RECORD = 0x16
+
+#: What a TLS client gets on the plain port: a plain HTTP answer, which its TLS
+#: layer reports at once as "wrong version number" (as nginx and others do),
+#: instead of a wait for a request line that never comes.
+_PLAIN_HTTP_ONLY = (
+    b"HTTP/1.1 400 Bad Request\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Connection: close\r\n"
+    b"Content-Length: %d\r\n\r\n%s"
+)
+_PLAIN_HTTP_ONLY_TEXT = b"This server speaks plain HTTP, not TLS: use http:// (ssl off).\n"
+
+_log = Logger(namespace="pubnub_twisted.server")
+
+
 class _PresenceChannel(HTTPChannel):
-    """An HTTP channel with room for long URLs that tells its site when it closes."""
+    """An HTTP channel with room for long URLs that tells its site when it closes.
+
+    A connection whose first byte starts a TLS handshake is answered with a
+    plain-text 400 and closed at once, so a client configured for TLS by
+    mistake fails immediately (its TLS layer reports "wrong version number")
+    rather than after its timeout.
+    """
 
     MAX_LENGTH = _MAX_LINE
     totalHeadersSize = _MAX_LINE + 64 * 1024
+    _first_bytes = True
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._first_bytes and data:
+            self._first_bytes = False
+            if data[0] == _TLS_HANDSHAKE_RECORD:
+                _log.warn(
+                    "TLS handshake on the plain HTTP port from {peer}: answered 400 and closed"
+                    " (the client should use http://, ssl off)",
+                    peer=str(self.transport.getPeer()),  # type: ignore[union-attr]
+                )
+                body = _PLAIN_HTTP_ONLY_TEXT
+                self.transport.write(_PLAIN_HTTP_ONLY % (len(body), body))  # type: ignore[union-attr]
+                self.transport.loseConnection()  # type: ignore[union-attr]
+                return
+        HTTPChannel.dataReceived(self, data)
 
     def connectionMade(self) -> None:
         HTTPChannel.connectionMade(self)
