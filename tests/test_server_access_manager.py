@@ -396,8 +396,9 @@ class EnforcementTests(ManagerCase):
         self.assertEqual((reply.code, reply.body), (403, forbidden("Token is expired.", ["a"])))
 
     def test_revoke(self) -> None:
-        """A revoked token is refused from then on, however its base64 is spelled."""
+        """A revoked token is refused from then on (used before or not), however it is spelled."""
         token = self.grant(channels={"a": READ})
+        self.assertEqual(self.call(f"{BASE}/channel/a", token).code, 200)  # known to the server
         other = self.grant(
             ttl=16, channels={"a": READ}
         )  # (the same grant, the same second: the same token)

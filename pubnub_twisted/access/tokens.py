@@ -81,7 +81,8 @@ class PNTokenPermissions:
 
     def allows(self, permission: Permission) -> bool:
         """Whether every bit of ``permission`` is granted."""
-        return self.bitmask & permission == permission
+        bits = permission.value  # (plain ints: IntFlag arithmetic is slow)
+        return self.bitmask & bits == bits
 
     @property
     def read(self) -> bool:

@@ -46,6 +46,10 @@ _BODY_TYPES: Final = {
     "users": "uuids",
 }
 _MAX_META_DEPTH: Final = 16
+#: Tokens whose signature was checked, remembered (the oldest forgotten first),
+#: if at most _CACHED_LENGTH characters long (at most 16 MiB of them in all).
+_VERIFIED_CACHE: Final = 4096
+_CACHED_LENGTH: Final = 4096
 _MAX_PATTERN: Final = 1024
 
 
@@ -78,6 +82,8 @@ class AccessManager:
         self._clock = clock
         #: token id -> when it would have expired anyway (then forgotten).
         self._revoked: dict[bytes, float] = {}
+        #: (subscribe key, token text) -> (its contents, its id), once verified.
+        self._verified: dict[tuple[str, str], tuple[PNToken, bytes]] = {}
 
     def __repr__(self) -> str:
         return f"<AccessManager revoked={len(self._revoked)}>"
@@ -197,10 +203,10 @@ class AccessManager:
         if not text:
             raise refuse("Forbidden")
         try:
-            token = verify_token(self._secret_key, call.sub_key, text)
+            token, ident = self._verify(call.sub_key, text)
         except PubNubException:
             raise refuse("Invalid token") from None
-        if self._revoked.get(token_id(text), 0) > self._clock.seconds():
+        if self._revoked.get(ident, 0) > self._clock.seconds():
             raise refuse("Token is revoked.")
         if self._clock.seconds() >= token.expires_at:
             raise refuse("Token is expired.")
@@ -212,6 +218,19 @@ class AccessManager:
             channels = [name for kind, name, _ in lacking if kind == "channels"]
             groups = [name for kind, name, _ in lacking if kind == "groups"]
             raise Refusal(403, forbidden("Forbidden", channels, groups))
+
+    def _verify(self, sub_key: str, text: str) -> tuple[PNToken, bytes]:
+        """``text``'s contents and id, checked once and then remembered."""
+        key = (sub_key, text)
+        known = self._verified.get(key)
+        if known is None:
+            known = (verify_token(self._secret_key, sub_key, text), token_id(text))
+            if len(text) > _CACHED_LENGTH:
+                return known
+            if len(self._verified) >= _VERIFIED_CACHE:
+                del self._verified[next(iter(self._verified))]
+            self._verified[key] = known
+        return known
 
 
 def _valid_pattern(pattern: str) -> bool:
