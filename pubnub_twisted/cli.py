@@ -460,6 +460,8 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
         raise CLIError("--secret-key needs --publish-key (the signature covers it)")
     if args.access_manager and not args.secret_key:
         raise CLIError("--access-manager needs --secret-key (tokens are signed with it)")
+    if args.access_manager and args.auth_keys:
+        raise CLIError("--access-manager and --auth-key exclude each other (tokens replace keys)")
     try:
         server = listen(
             reactor,

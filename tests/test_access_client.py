@@ -385,3 +385,24 @@ class PresenceViewRenewalTests(ClientCase):
         view.stop()
         for client in (bob, carol, dave):
             client.stop()
+
+
+class ProviderMisbehaviourTests(ClientCase):
+    """A provider that hands out stale tokens is not called in a tight loop."""
+
+    def test_expired_tokens_do_not_spin(self) -> None:
+        """A provider giving already-expired tokens is asked again only every 5 s."""
+        calls: list[float] = []
+        stale = self.token(ttl=1, lobby=READ)
+        self.clock.advance(120)
+
+        def provider() -> Deferred[str]:
+            calls.append(self.clock.seconds())
+            return succeed(stale)
+
+        self.client.set_token_provider(provider)
+        for _ in range(20):
+            self.clock.advance(0)
+        self.assertEqual(len(calls), 1)
+        self.clock.advance(5)
+        self.assertEqual(len(calls), 2)

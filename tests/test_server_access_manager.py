@@ -259,9 +259,18 @@ class GrantTests(ManagerCase):
         )
 
     def test_needs_secret(self) -> None:
-        """The Access Manager cannot run without a secret key (nothing to sign with)."""
+        """The Access Manager needs a secret key (to sign with), and excludes auth keys."""
         self.assertRaises(
             ValueError, PresenceResource, PresenceStore(self.clock), access_manager=True
+        )
+        self.assertRaises(
+            ValueError,
+            PresenceResource,
+            PresenceStore(self.clock),
+            secret_key=SECRET,
+            publish_key=PUB,
+            access_manager=True,
+            auth_keys=["k"],
         )
 
 

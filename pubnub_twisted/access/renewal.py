@@ -53,6 +53,7 @@ class Tokens:
         self._timer: IDelayedCall | None = None
         self._renewing: Deferred[object] | None = None
         self._waiters: list[Deferred[bool]] = []
+        self._renewed_at: float | None = None  # when the provider last gave a token
 
     def __repr__(self) -> str:
         return f"<Tokens token={'set' if self._token else 'none'} provider={bool(self._provider)}>"
@@ -139,6 +140,7 @@ class Tokens:
             raise PubNubException(
                 "the token provider gave no token", pn_error=PNERR_INVALID_ARGUMENT
             )
+        self._renewed_at = self._reactor.seconds()
         self.set_token(token)
         return token != before
 
@@ -173,7 +175,10 @@ class Tokens:
         if parsed is None:
             return
         lead = min(_LEAD, parsed.ttl * 60 * _LEAD_SHARE)
-        delay = max(0.0, parsed.expires_at - lead - self._reactor.seconds())
+        now = self._reactor.seconds()
+        delay = max(0.0, parsed.expires_at - lead - now)
+        if delay == 0 and self._renewed_at == now:  # a fresh token already due: do not spin
+            delay = _RETRY
         self._timer = self._reactor.callLater(delay, self._on_timer)
 
     def _on_timer(self) -> None:

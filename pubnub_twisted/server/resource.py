@@ -178,6 +178,8 @@ class PresenceResource(Resource):
             raise ValueError("verifying signatures needs the publish key as well")
         if access_manager and secret_key is None:
             raise ValueError("the Access Manager needs the secret key")
+        if access_manager and auth_keys is not None:
+            raise ValueError("auth keys and the Access Manager exclude each other")
         if here_now_cache < 0:
             raise ValueError("here_now_cache must not be negative")
         self.store = store
