@@ -88,6 +88,11 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--no-ssl", action="store_true", help="plain HTTP (for a local server) [PUBNUB_SSL=0]"
     )
+    group.add_argument(
+        "--strict-names",
+        action="store_true",
+        help="refuse channel and group names that break PubNub's naming rules",
+    )
     group.add_argument("--timeout", type=float, default=10.0, help="seconds per call (default 10)")
     # Read with the other variables, when the arguments are parsed; checked in _config.
     parser.set_defaults(ssl_variable=_env("PUBNUB_SSL"))
@@ -107,6 +112,7 @@ def _config(args: argparse.Namespace) -> PNConfiguration:
         config.uuid = args.uuid
     config.origin = args.origin
     config.ssl = not args.no_ssl and _ssl_setting(args.ssl_variable)
+    config.strict_names = args.strict_names
     config.non_subscribe_request_timeout = args.timeout
     return config
 
@@ -421,6 +427,12 @@ def _add_serve_parser(subparsers: Any) -> None:
         action="store_true",
         help="Access Manager v3: grant/revoke tokens and require one (needs --secret-key)",
     )
+    serve.add_argument(
+        "--strict-names",
+        action="store_true",
+        help="answer 400 to channel and group names that break PubNub's naming rules "
+        "(default: serve them and log a warning once per name)",
+    )
     serve.set_defaults(command_runner=_run_serve)
 
 
@@ -472,6 +484,7 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
             publish_key=args.publish_key,
             auth_keys=set(args.auth_keys) if args.auth_keys else None,
             access_manager=args.access_manager,
+            strict_names=args.strict_names,
         )
     except OSError as exc:
         raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc

@@ -45,6 +45,7 @@ class PNConfiguration:
         "request_retry_policy",
         "secret_key",
         "ssl",
+        "strict_names",
         "subscribe_key",
         "subscribe_request_timeout",
         "suppress_leave_events",
@@ -106,6 +107,10 @@ class PNConfiguration:
         self.log_requests: bool = False
         #: Do not send a leave when unsubscribing.
         self.suppress_leave_events: bool = False
+        #: Refuse (``PNERR_INVALID_NAME``, nothing sent) channel and group names
+        #: that break PubNub's naming rules, instead of sending them with a
+        #: warning logged once per name.  A comma is always refused.
+        self.strict_names: bool = False
         self._presence_timeout: int = DEFAULT_PRESENCE_TIMEOUT
         self._heartbeat_interval: float | None = None
 

@@ -21,6 +21,7 @@ __all__ = [
     "PNERR_INVALID_ACCESS_TOKEN",
     "PNERR_INVALID_ARGUMENT",
     "PNERR_INVALID_META",
+    "PNERR_INVALID_NAME",
     "PNERR_JSON_DECODING_FAILED",
     "PNERR_MALFORMED_RESPONSE",
     "PNERR_PUBLISH_KEY_MISSING",
@@ -48,6 +49,7 @@ PNERR_STATE_MISSING = "State missing or not a dict"
 PNERR_STATE_NOT_SERIALIZABLE = "State is not JSON serializable"
 PNERR_UUID_MISSING = "uuid missing or not a string"
 PNERR_INVALID_ARGUMENT = "Invalid argument"
+PNERR_INVALID_NAME = "Invalid channel or group name"
 PNERR_URL_TOO_LONG = "Request URL too long"
 PNERR_JSON_DECODING_FAILED = "JSON decoding failed"
 PNERR_MALFORMED_RESPONSE = "Malformed response"

@@ -13,7 +13,9 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Sequence
+import re
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Final
 from urllib.parse import quote, unquote
 
@@ -21,13 +23,17 @@ __all__ = [
     "DEFAULT_ORIGIN",
     "DEFAULT_PRESENCE_TIMEOUT",
     "MAX_HERE_NOW_LIMIT",
+    "MAX_NAME_LENGTH",
     "MAX_URL_LENGTH",
     "MAX_UUID_LENGTH",
+    "NAMING_RULES_URL",
     "PRESENCE_SUFFIX",
     "SIGNATURE_WINDOW",
     "TIMETOKENS_PER_SECOND",
+    "FirstSeen",
     "QueryPairs",
     "QueryValue",
+    "breaking_names",
     "canonical_query",
     "decode_names",
     "decode_value",
@@ -35,6 +41,7 @@ __all__ = [
     "encode_names",
     "encode_query",
     "json_dumps",
+    "name_problem",
     "parse_query",
     "request_signature",
     "sign",
@@ -61,6 +68,14 @@ PRESENCE_SUFFIX: Final = "-pnpres"
 #: A timetoken counts 100-nanosecond units since the unix epoch (17 digits today).
 TIMETOKENS_PER_SECOND: Final = 10_000_000
 
+#: Longest channel or channel group name PubNub's naming rules allow
+#: (a ``-pnpres`` suffix not counted).
+MAX_NAME_LENGTH: Final = 92
+#: PubNub's page that states the naming rules (see :func:`name_problem`).
+NAMING_RULES_URL: Final = (
+    "https://support.pubnub.com/hc/en-us/articles/360051496632-What-are-valid-channel-names"
+)
+
 #: ``A-Z a-z 0-9 _ . - ~`` stay literal; everything else is %XX (UTF-8).
 _SAFE: Final = "~"
 
@@ -85,12 +100,15 @@ def encode_names(names: Iterable[str]) -> str:
 
 
 def decode_names(segment: str, *, plus_is_space: bool = False) -> list[str]:
-    """Split a comma-joined, percent-encoded list back into names.
+    """Decode a percent-encoded list, then split it into names on its commas.
 
-    The inverse of :func:`encode_names`; ``","`` and ``""`` give ``[]``.
-    ``plus_is_space`` for query values (see :func:`decode_value`).
+    PubNub's service decodes first, so ``%2C`` separates names as a literal
+    ``,`` does (PubNub's JavaScript SDK sends ``add=a%2Cb``): a name never
+    holds a comma.  The inverse of :func:`encode_names` for such names;
+    ``","`` and ``""`` give ``[]``.  ``plus_is_space`` for query values (see
+    :func:`decode_value`).
     """
-    return [decode_value(part, plus_is_space=plus_is_space) for part in segment.split(",") if part]
+    return [name for name in decode_value(segment, plus_is_space=plus_is_space).split(",") if name]
 
 
 def timetoken_from_seconds(seconds: float) -> int:
@@ -135,8 +153,8 @@ def encode_query(pairs: Sequence[tuple[str, QueryValue]]) -> str:
 def parse_query(query: str) -> list[tuple[str, str]]:
     """Split a raw query string into ``(key, raw value)`` pairs, values still encoded.
 
-    Values stay encoded so that a list value can be split on its literal
-    commas before decoding (a ``%2C`` inside a name is part of the name).
+    Values stay encoded: each is decoded where it is read, once
+    (:func:`decode_value`, or :func:`decode_names` for a list).
     """
     pairs = []
     for part in query.split("&"):
@@ -271,3 +289,86 @@ def request_signature(
     if signature_version(method, path) == 1:
         return sign_v1(secret_key, subscribe_key, publish_key, path, pairs)
     return sign(secret_key, publish_key, path, pairs, method=method, body=body)
+
+
+_FORBIDDEN: Final = {
+    ",": "a comma",
+    ":": "a colon",
+    "*": "an asterisk",
+    "/": "a slash",
+    "\\": "a backslash",
+    " ": "a space",
+}
+#: The characters PubNub's naming rules forbid: those above and ASCII control characters.
+_BREAKING: Final = re.compile(r"[,:*/\\ \x00-\x1f\x7f]")
+
+
+def name_problem(name: str, *, wildcard: bool = False) -> str | None:
+    """Why ``name`` breaks PubNub's channel naming rules, or ``None`` when it keeps them.
+
+    PubNub's rules (:data:`NAMING_RULES_URL`): at most
+    :data:`MAX_NAME_LENGTH` characters, and no comma, colon, asterisk,
+    slash, backslash, space or ASCII control character.  They are stated for
+    channels; this project applies them to channel groups too.  A
+    ``-pnpres`` suffix is not part of the name.  A ``.`` is allowed (PubNub
+    reserves it as the level separator of wildcard subscribe).  With
+    ``wildcard`` (subscribe channels), a trailing ``.*`` is a pattern, not
+    part of the name.
+
+    >>> name_problem("chat.room-42")
+    >>> name_problem("a:b")
+    "contains a colon (':')"
+    """
+    name = name.removesuffix(PRESENCE_SUFFIX)
+    if wildcard and name.endswith(".*") and len(name) > 2:
+        name = name[:-2]
+    found = _BREAKING.search(name)
+    if found is not None:
+        char = found.group()
+        if char in _FORBIDDEN:
+            return f"contains {_FORBIDDEN[char]} ({char!r})"
+        return f"contains a control character (U+{ord(char):04X})"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"is {len(name)} characters long (at most {MAX_NAME_LENGTH})"
+    return None
+
+
+def breaking_names(names: Sequence[str], *, wildcard: bool = False) -> list[tuple[str, str]]:
+    """``(name, problem)`` for each of ``names`` that breaks the rules (see :func:`name_problem`).
+
+    Names that keep the rules, the usual case, cost one scan of them all.
+    """
+    if not names:
+        return []
+    if max(map(len, names)) <= MAX_NAME_LENGTH and not _BREAKING.search("".join(names)):
+        return []
+    found = ((name, name_problem(name, wildcard=wildcard)) for name in names)
+    return [(name, problem) for name, problem in found if problem is not None]
+
+
+class FirstSeen:
+    """Which keys were seen before, remembering at most ``capacity`` of them.
+
+    :meth:`first` is true the first time a key is shown; past ``capacity``
+    the key seen least recently is forgotten (and would count as new
+    again), so memory stays bounded whatever arrives.
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self._capacity = capacity
+        self._seen: OrderedDict[Hashable, None] = OrderedDict()
+
+    def first(self, key: Hashable) -> bool:
+        """Whether ``key`` is new (not among those remembered); remember it."""
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._seen)

@@ -19,6 +19,7 @@ from pubnub_twisted.endpoints.channel_groups.registration import (
     RemoveChannelFromChannelGroup,
     RemoveChannelGroup,
 )
+from pubnub_twisted.endpoints.naming import NameRules
 from pubnub_twisted.endpoints.presence.get_state import GetState
 from pubnub_twisted.endpoints.presence.heartbeat import Heartbeat
 from pubnub_twisted.endpoints.presence.here_now import HereNow
@@ -77,6 +78,7 @@ class PubNub:
         self.reactor: IReactorTime = reactor
         self._transport = Transport(self.config, reactor, agent)
         self._tokens = Tokens(reactor)
+        self._name_rules = NameRules(self.config)
         self._subscription = SubscriptionManager(self)
 
     @property

@@ -104,6 +104,7 @@ class InMemoryPresence:
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
         access_manager: bool = False,
+        strict_names: bool = False,
     ) -> None:
         self.clock = clock or Clock()
         self.store = PresenceStore(self.clock)
@@ -115,6 +116,7 @@ class InMemoryPresence:
             auth_keys=auth_keys,
             subscribe=subscribe,
             access_manager=access_manager,
+            strict_names=strict_names,
         )
         self.agent = RequestTraversalAgent(self.resource)
 
@@ -164,6 +166,7 @@ class LocalPresenceServer:
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
         access_manager: bool = False,
+        strict_names: bool = False,
     ) -> LocalPresenceServer:
         """Listen on 127.0.0.1 (ephemeral port) with the given server options."""
         if reactor is None:
@@ -179,6 +182,7 @@ class LocalPresenceServer:
             auth_keys=auth_keys,
             subscribe=subscribe,
             access_manager=access_manager,
+            strict_names=strict_names,
         )
         assert IReactorTime.providedBy(reactor)
         return cls(server, reactor)

@@ -399,15 +399,33 @@ class _Endpoints:
     """The endpoints ``Agent`` makes (TCP; TLS over it for https), remembering each connection.
 
     So that :meth:`abort_all` can close every connection still open, whatever
-    state it is in (the pool only knows the idle ones).
+    state it is in (the pool only knows the idle ones), and so that an
+    :class:`_Attempt` can learn whether its request went out on a new
+    connection still being opened (see :meth:`watching`).
     """
 
     def __init__(self, reactor: Any, policy: IPolicyForHTTPS, connect_timeout: float) -> None:
         self._reactor = reactor
         self._policy = policy
         self._timeout = connect_timeout
-        self._connections: WeakSet[Protocol] = WeakSet()
+        self.connections: WeakSet[Protocol] = WeakSet()
         self._cache: dict[tuple[bytes, bytes, int], IStreamClientEndpoint] = {}
+        #: The attempt whose request is being handed to the agent, if watched.
+        self.attempt: _Attempt | None = None
+
+    @contextmanager
+    def watching(self, attempt: _Attempt) -> Iterator[None]:
+        """Tell ``attempt`` about a connect started inside the block.
+
+        The pool opens a new connection (calls ``connect``) synchronously
+        inside ``Agent.request`` when it has none idle, as it hands out
+        cached ones synchronously (see :func:`_unretried`).
+        """
+        self.attempt = attempt
+        try:
+            yield
+        finally:
+            self.attempt = None
 
     def endpointForURI(self, uri: URI) -> IStreamClientEndpoint:
         # One endpoint per origin, made once: building one IDNA-encodes the
@@ -422,12 +440,12 @@ class _Endpoints:
             if uri.scheme == b"https":
                 creator = self._policy.creatorForNetloc(uri.host, uri.port)
                 endpoint = wrapClientTLS(creator, endpoint)
-            endpoint = self._cache[key] = _Remembering(endpoint, self._connections)
+            endpoint = self._cache[key] = _Remembering(endpoint, self)
         return endpoint
 
     def abort_all(self) -> None:
         """Abort (not close politely) every connection still open."""
-        for protocol in list(self._connections):
+        for protocol in list(self.connections):
             transport: Any = protocol.transport
             if transport is not None and transport.connected:
                 transport.abortConnection()
@@ -435,19 +453,49 @@ class _Endpoints:
 
 @implementer(IStreamClientEndpoint)
 class _Remembering:
-    """An endpoint that adds each protocol it connects to a set."""
+    """An endpoint that adds each protocol it connects to its owner's set.
 
-    def __init__(self, endpoint: IStreamClientEndpoint, into: WeakSet[Protocol]) -> None:
+    It also tells the attempt being watched (if any) that it waits for this
+    connect, and when the connection is open.
+    """
+
+    def __init__(self, endpoint: IStreamClientEndpoint, owner: _Endpoints) -> None:
         self._endpoint = endpoint
-        self._into = into
+        self._owner = owner
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        attempt = self._owner.attempt
+        if attempt is not None:
+            attempt.connecting = True
+
         def remember(protocol: Any) -> Any:
-            self._into.add(protocol)
+            self._owner.connections.add(protocol)
+            if attempt is not None:
+                attempt.connected = True
             return protocol
 
         connected: Deferred[IProtocol] = self._endpoint.connect(protocolFactory)
         return connected.addCallback(remember)
+
+
+class _Attempt:
+    """Whether one attempt's request may have left this machine.
+
+    It may have, unless the attempt is known to wait for a new connection
+    that is not open yet: an attempt on a reused connection, or through an
+    injected agent (nothing is known about its connections), may have sent
+    from the start.
+    """
+
+    def __init__(self) -> None:
+        #: The attempt waits for a new connection (a connect was started for it).
+        self.connecting = False
+        #: That connection is open; the request is written at once.
+        self.connected = False
+
+    @property
+    def maybe_sent(self) -> bool:
+        return self.connected or not self.connecting
 
 
 @implementer(IBodyProducer)
@@ -654,12 +702,12 @@ class Transport:
         self._calls.add(call)
         return call.start()
 
-    def _send(self, request: _Request) -> Deferred[IResponse]:
+    def _send(self, request: _Request, attempt: _Attempt) -> Deferred[IResponse]:
         producer = None if request.body is None else _BytesProducer(request.body)
         url = request.url.encode("ascii")
-        if request.idempotent or self._pool is None:
+        if request.idempotent or self._pool is None or self._endpoints is None:
             return self._agent.request(request.method, url, request.headers, producer)
-        with _unretried(self._pool):
+        with _unretried(self._pool), self._endpoints.watching(attempt):
             return self._agent.request(request.method, url, request.headers, producer)
 
     def _forget(self, call: _Call) -> None:
@@ -745,9 +793,9 @@ class _Call:
         self._retries = 0
         self._started = 0.0
         self._done = False
-        #: Whether an attempt may have reached the server (told when a call
-        #: that is not idempotent fails).
-        self._maybe_sent = False
+        #: The attempt out now or last, unless it provably sent nothing (for
+        #: "outcome unknown" when a call that is not idempotent fails).
+        self._sending: _Attempt | None = None
         #: What the call is waiting for, said when the deadline passes.
         self._waiting_for = "a connection and the response headers"
 
@@ -762,15 +810,16 @@ class _Call:
 
     def _attempt(self) -> None:
         self._waiting_for = "a connection and the response headers"
+        attempt = _Attempt()
         try:
-            d = self._transport._send(self._request)
+            d = self._transport._send(self._request, attempt)
         except Exception as exc:
             # Raised before anything was sent (an origin the agent cannot parse,
             # say).  The exception's text may quote the whole URL, auth key
             # and signature included, so only its type is kept.
             self._finish(Failure(_unsendable(self._request.url, exc)))
             return
-        self._maybe_sent = True
+        self._sending = attempt
         self._current = d
         d.addCallbacks(self._got_response, self._attempt_failed)
 
@@ -805,7 +854,7 @@ class _Call:
             # application data can flow: such a request never left either.
             untrusted = problem.category is PNStatusCategory.PNTLSUntrustedCertificateCategory
             if never_sent(failure) or untrusted:
-                self._maybe_sent = False
+                self._sending = None
             else:
                 self._finish(Failure(self._told(problem)))
                 return
@@ -815,7 +864,8 @@ class _Call:
 
     def _told(self, problem: TransportFailure) -> TransportFailure:
         """``problem``, saying "outcome unknown" where that is so."""
-        if self._request.idempotent or not self._maybe_sent:
+        sending = self._sending
+        if self._request.idempotent or sending is None or not sending.maybe_sent:
             return problem
         return _outcome_unknown(problem)
 

@@ -22,8 +22,8 @@ LIST_ANSWER = {
     "service": "channel-registry",
     "error": False,
 }
-HOSTILE_GROUP = "g,1/ &#%ü😀"
-HOSTILE_GROUP_Q = "g%2C1%2F%20%26%23%25%C3%BC%F0%9F%98%80"
+HOSTILE_GROUP = "g;1/ &#%ü😀"
+HOSTILE_GROUP_Q = "g%3B1%2F%20%26%23%25%C3%BC%F0%9F%98%80"
 
 
 class ChannelGroupRequestTests(EndpointCase):

@@ -25,6 +25,7 @@ from pubnub_twisted.transport import OUTCOME_UNKNOWN
 from tests.fault_server import (
     HERE_NOW,
     RESET_BEFORE_HEADERS,
+    SILENT,
     FaultServer,
     LoopbackCase,
     json_answer,
@@ -127,3 +128,27 @@ class NeverSentTests(LoopbackCase):
         )
         assert envelope.status.error_data is not None
         self.assertNotIn(OUTCOME_UNKNOWN, envelope.status.error_data.information)
+
+    @inlineCallbacks
+    def test_deadline_while_connecting(self) -> Any:
+        """The deadline passes before the connection opens: a timeout, outcome known."""
+        pubnub = self.client(self.unanswered_origin(), None, non_subscribe_request_timeout=0.5)
+        envelope: PNEnvelope[Any] = yield Grant(pubnub).deferred()
+        self.assertStatus(envelope, PNStatusCategory.PNTimeoutCategory, None, "Client Timeout")
+        assert envelope.status.error_data is not None
+        self.assertNotIn(OUTCOME_UNKNOWN, envelope.status.error_data.information)
+
+
+class DeadlineTests(LoopbackCase):
+    """The deadline passing once the request is out: outcome unknown."""
+
+    timeout_s = 0.5
+
+    @inlineCallbacks
+    def test_silent_server(self) -> Any:
+        """A server that reads the POST and never answers: timeout, "outcome unknown"."""
+        server = self.serve(SILENT)
+        pubnub = self.client(server.origin, server, **RETRYING)
+        envelope: PNEnvelope[Any] = yield Grant(pubnub).deferred()
+        self.assertStatus(envelope, PNStatusCategory.PNTimeoutCategory, None, OUTCOME_UNKNOWN)
+        self.assertEqual([r.method for r in server.received], [b"POST"])

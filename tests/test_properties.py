@@ -10,19 +10,24 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from pubnub_twisted import PNStatusCategory
-from pubnub_twisted.protocol import PRESENCE_SUFFIX
+from pubnub_twisted.protocol import PRESENCE_SUFFIX, breaking_names, name_problem
 from pubnub_twisted.testing import InMemoryPresence
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Any Unicode a name can hold on the wire (lone surrogates cannot be UTF-8 encoded), including
-# commas, slashes, &, #, %, spaces and emoji; presence channels are not data channels.
-name = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=24).filter(
+# slashes, &, #, %, spaces and emoji, but no comma (PubNub splits name lists on commas: a comma
+# is refused, see CommaTests); presence channels are not data channels.
+name_chars = st.characters(blacklist_categories=["Cs"], blacklist_characters=",")
+name = st.text(alphabet=name_chars, min_size=1, max_size=24).filter(
     lambda text: not text.endswith(PRESENCE_SUFFIX)
 )
-hostile = st.sampled_from(["a,b", "a/b", "x&y", "#", "%", "100%25", " sp ace ", "😀", "ü", "+"])
+hostile = st.sampled_from(["a;b", "a/b", "x&y", "#", "%", "100%25", " sp ace ", "😀", "ü", "+"])
+with_comma = st.builds(
+    lambda head, tail: f"{head},{tail}", st.text(name_chars), st.text(name_chars)
+)
 names = st.lists(st.one_of(name, hostile), min_size=1, max_size=5, unique=True)
-uuids = st.one_of(name, hostile).filter(lambda text: len(text) <= 92)
+uuids = st.one_of(name, hostile, st.just("u,1")).filter(lambda text: len(text) <= 92)
 
 json_leaf = st.one_of(
     st.none(),
@@ -159,3 +164,69 @@ class RefusedInputTests(SynchronousTestCase):
             self.client.list_channels_in_channel_group().channel_group("g\ud800"),
             "Channel group missing",
         )
+
+
+class NamingRuleTests(SynchronousTestCase):
+    """PubNub's naming rules: commas always refused, the rest refused only when strict."""
+
+    @SETTINGS
+    @given(bad=with_comma, others=st.lists(name, max_size=3))
+    def test_comma_refused_everywhere(self, bad: str, others: list[str]) -> None:
+        """A list item holding a comma is refused by every builder; nothing is sent."""
+        presence = InMemoryPresence()
+        client = presence.client("me")
+        listed = [*others, bad]
+        builders: list[Any] = [
+            client.here_now().channels(listed),
+            client.here_now().channel_groups(listed),
+            client.heartbeat().channels(listed),
+            client.leave().channel_groups(listed),
+            client.set_state().channels(listed).state({"a": 1}),
+            client.get_state().channel_groups(listed),
+            client.add_channel_to_channel_group().channel_group("g").channels(listed),
+            client.remove_channel_from_channel_group().channel_group("g").channels(listed),
+            client.list_channels_in_channel_group().channel_group(bad),
+            client.remove_channel_group().channel_group(bad),
+        ]
+        for builder in builders:
+            envelope = presence.call(builder)
+            assert envelope.status.error_data is not None
+            self.assertIn("contains a comma", envelope.status.error_data.information)
+            self.assertEqual(envelope.status.category, PNStatusCategory.PNBadRequestCategory)
+        self.assertEqual(presence.store.where_now("sub-c-local", "me"), [])
+        self.assertEqual(presence.store.channels_in_group("sub-c-local", "g"), [])
+
+    @SETTINGS
+    @given(
+        listed=st.lists(
+            st.one_of(name, hostile, st.sampled_from(["news.*", "a,b", "x" * 93, "y" * 92])),
+            max_size=6,
+        ),
+        wildcard=st.booleans(),
+    )
+    def test_breaking_names_matches_name_problem(self, listed: list[str], wildcard: bool) -> None:
+        """The batch check (fast path included) finds exactly what the per-name rule finds."""
+        expected = [(n, name_problem(n, wildcard=wildcard)) for n in listed]
+        self.assertEqual(
+            breaking_names(listed, wildcard=wildcard), [(n, p) for n, p in expected if p]
+        )
+
+    @SETTINGS
+    @given(channel=st.one_of(name, hostile, st.text(alphabet=name_chars, min_size=90, max_size=99)))
+    def test_strict_client_and_server_agree(self, channel: str) -> None:
+        """A strict client refuses exactly the names a strict server answers 400 to."""
+        presence = InMemoryPresence(strict_names=True)
+        lenient = presence.call(
+            presence.client("me").set_state().channels([channel]).state({"a": 1})
+        )
+        strict = presence.call(
+            presence.client("me", strict_names=True).here_now().channels([channel])
+        )
+        broken = name_problem(channel) is not None
+        self.assertEqual(lenient.status.is_error(), broken)
+        self.assertEqual(strict.status.is_error(), broken)
+        if broken:
+            self.assertEqual(lenient.status.status_code, 400)
+            self.assertIsNone(strict.status.status_code)  # refused before sending
+        stored = presence.store.get_state("sub-c-local", "me", [channel])[channel]
+        self.assertEqual(stored, {} if broken else {"a": 1})

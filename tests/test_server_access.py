@@ -64,15 +64,15 @@ class SignatureTests(ServerCase):
 
     def test_valid_signatures_accepted(self) -> None:
         """Signed calls of every kind go through, hostile names included."""
-        names = ["a,b", "c d/é", "x&y"]
-        self.get(self.signed(f"{REGISTRY}/g%2C1", [("add", names), ("uuid", "me")]))
+        names = ["a;b", "c d/é", "x&y"]
+        self.get(self.signed(f"{REGISTRY}/g%3B1", [("add", names), ("uuid", "me")]))
         self.get(
             self.signed(
                 f"{BASE}/channel/,/heartbeat",
-                [("channel-group", ["g,1"]), ("state", '{"a,b": {"k": "~ +"}}'), ("uuid", "u~1")],
+                [("channel-group", ["g;1"]), ("state", '{"a;b": {"k": "~ +"}}'), ("uuid", "u~1")],
             )
         )
-        body = self.get(self.signed(f"{BASE}/channel/a%2Cb", [("state", "1"), ("uuid", "me")]))
+        body = self.get(self.signed(f"{BASE}/channel/a%3Bb", [("state", "1"), ("uuid", "me")]))
         self.assertEqual(body["uuids"], [{"uuid": "u~1", "state": {"k": "~ +"}}])
 
     def test_timestamp_window(self) -> None:

@@ -45,8 +45,8 @@ class LoopbackTests(TestCase):
         self.assertNotEqual(server.port, 0)
         self.assertEqual(server.origin, f"127.0.0.1:{server.port}")
         self.assertEqual(server.url, f"http://127.0.0.1:{server.port}")
-        yield self.fetch(server, f"{BASE}/channel/a%2Cb/heartbeat?uuid=u%201")
-        code, body = yield self.fetch(server, f"{BASE}/channel/a%2Cb?uuid=me")
+        yield self.fetch(server, f"{BASE}/channel/a%3Bb/heartbeat?uuid=u%201")
+        code, body = yield self.fetch(server, f"{BASE}/channel/a%3Bb?uuid=me")
         self.assertEqual(
             (code, body),
             (
@@ -60,7 +60,7 @@ class LoopbackTests(TestCase):
                 },
             ),
         )
-        self.assertEqual(server.store.where_now("sub-c-X", "u 1"), ["a,b"])
+        self.assertEqual(server.store.where_now("sub-c-X", "u 1"), ["a;b"])
 
     @inlineCallbacks
     def test_long_urls(self) -> Any:

@@ -397,6 +397,22 @@ class EndpointTests(SynchronousTestCase):
             signatures.add(agent.sent[0].uri.partition(b"signature=")[2])
         self.assertEqual(len(signatures), 3)
 
+    def test_body_not_json(self) -> None:
+        """A body JSON cannot hold: an error envelope saying why, nothing sent."""
+
+        class Bad(Grant):
+            def _body(self) -> bytes | None:
+                return json_body({"when": float("nan"), "what": {1, 2}})
+
+        agent = FakeAgent()
+        pubnub, _ = client(agent)
+        envelope = self.successResultOf(Bad(pubnub).deferred())
+        self.assertEqual(envelope.status.category, PNStatusCategory.PNBadRequestCategory)
+        assert envelope.status.error_data is not None
+        information = envelope.status.error_data.information
+        self.assertIn("the request body cannot be sent as JSON", information)
+        self.assertEqual(agent.sent, [])
+
     def test_default_idempotency(self) -> None:
         """By default GET is idempotent and POST and DELETE are not."""
         pubnub, _ = client(FakeAgent())

@@ -18,6 +18,7 @@ from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from pubnub_twisted.endpoints.naming import refuse_comma
 from pubnub_twisted.enums import PNOperationType, PNStatusCategory
 from pubnub_twisted.errors import (
     PNERR_CHANNEL_OR_GROUP_MISSING,
@@ -49,6 +50,7 @@ from pubnub_twisted.protocol import (
 from pubnub_twisted.transport import JSON_CONTENT_TYPE, PNSDK, HTTPResponse, TransportFailure
 
 if TYPE_CHECKING:
+    from pubnub_twisted.endpoints.naming import NameRules
     from pubnub_twisted.pubnub import PubNub
 
 __all__ = ["Endpoint", "Names", "ResponseShapeError", "TargetUUID", "json_body"]
@@ -56,7 +58,8 @@ __all__ = ["Endpoint", "Names", "ResponseShapeError", "TargetUUID", "json_body"]
 R = TypeVar("R")
 
 #: What channel and group setters accept: a string (split on commas), or
-#: lists / tuples of whole names.
+#: lists / tuples of names (a name holding a comma is refused: PubNub's
+#: naming rules forbid it).
 Names = str | Iterable[str]
 
 _log = Logger(namespace="pubnub_twisted")
@@ -140,6 +143,7 @@ def _names(args: tuple[Any, ...], what: str) -> list[str]:
                         f"every name in {what} must be a non-empty string, got {item!r}",
                         pn_error=PNERR_INVALID_ARGUMENT,
                     )
+                refuse_comma(item, f"{what} item")
                 names.append(item)
     for name in names:
         require_encodable(name, f"{what} name", PNERR_INVALID_ARGUMENT)
@@ -202,8 +206,9 @@ class Endpoint(Generic[R]):
 
         Called once per send, after :meth:`_validate`; sent with
         ``Content-Type: application/json`` and covered by the signature.
-        Raise ``PubNubException`` for a value that cannot be sent.  Never
-        logged: it may hold tokens.
+        Raise ``PubNubException`` for a value that cannot be sent (a
+        ``TypeError`` or ``ValueError`` from :func:`json_body` becomes one,
+        ``PNERR_INVALID_ARGUMENT``).  Never logged: it may hold tokens.
         """
         return None
 
@@ -253,6 +258,9 @@ class Endpoint(Generic[R]):
         """Channels and groups to report in the status."""
         return None, None
 
+    def _check_names(self, rules: NameRules) -> None:
+        """Apply PubNub's naming rules to the names this call sends (refuse or warn)."""
+
     # -- helpers for setters -------------------------------------------
 
     def _configure(self, **options: Any) -> Self:
@@ -288,7 +296,13 @@ class Endpoint(Generic[R]):
             raise PubNubException(pn_error=PNERR_SUBSCRIBE_KEY_MISSING)
         uuid = check_uuid(config.uuid)
         self._validate()
-        self._payload = body = self._body()
+        try:
+            self._payload = body = self._body()
+        except (TypeError, ValueError) as exc:  # json_body on a value JSON cannot hold
+            raise PubNubException(
+                f"the request body cannot be sent as JSON ({exc})", pn_error=PNERR_INVALID_ARGUMENT
+            ) from exc
+        self._check_names(self._pubnub._name_rules)
         subscribe_key = config.subscribe_key or ""  # only /time/0 goes without one
         path = self._path(subscribe_key)
         pairs = self._query()
@@ -536,7 +550,11 @@ class ChannelsAndGroups(Endpoint[R]):
         self._groups_given = False
 
     def channels(self, *names: Names) -> Self:
-        """Set the channels: ``"a,b"``, ``"a", "b"``, ``["a", "b"]`` or ``("a", "b")``."""
+        """Set the channels: ``"a,b"``, ``"a", "b"``, ``["a", "b"]`` or ``("a", "b")``.
+
+        A string is split on commas; a list or tuple item holding a comma is
+        refused (PubNub's naming rules forbid commas in names).
+        """
         self._channels = self._names(names, "channels")
         self._channels_given = True
         return self
@@ -561,6 +579,14 @@ class ChannelsAndGroups(Endpoint[R]):
                         "heartbeat and leave take data channels and groups only",
                         pn_error=PNERR_INVALID_ARGUMENT,
                     )
+
+    #: Whether channels may be wildcard patterns (``a.*``): the calls the
+    #: subscribe loop sends for what was subscribed.
+    _wildcard_channels: ClassVar[bool] = False
+
+    def _check_names(self, rules: NameRules) -> None:
+        rules.check("channel", self._channels, wildcard=self._wildcard_channels)
+        rules.check("channel group", self._groups)
 
     def _channel_path(self, subscribe_key: str, rest: str = "") -> str:
         """``/v2/presence/sub-key/{sub}/channel/{chs}`` followed by ``rest``."""

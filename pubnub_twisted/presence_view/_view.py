@@ -140,6 +140,8 @@ class PresenceView:
         self._groups = _checked(channel_groups, "channel_groups")
         if not self._channels and not self._groups:
             raise PubNubException(pn_error=PNERR_CHANNEL_OR_GROUP_MISSING)
+        pubnub._name_rules.check("channel", self._channels)  # refuse before subscribing
+        pubnub._name_rules.check("channel group", self._groups)
         if not pubnub.config.subscribe_key:
             raise PubNubException(pn_error=PNERR_SUBSCRIBE_KEY_MISSING)
         ok = isinstance(grace, (int, float)) and not isinstance(grace, bool)

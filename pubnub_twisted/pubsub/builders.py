@@ -1,8 +1,10 @@
 """``pubnub.subscribe()`` / ``pubnub.unsubscribe()`` builders, and the set_state hook.
 
 Setters take names in the same forms as the REST builders (a string split on
-commas, lists or tuples of whole names); they replace what was set before
-and return the builder.  A bad argument raises ``PubNubException`` at once.
+commas, lists or tuples of names, none holding a comma); they replace what
+was set before and return the builder.  A bad argument raises
+``PubNubException`` at once; ``execute()`` applies PubNub's naming rules
+(a warning once per name, or a refusal with ``strict_names``).
 ``execute()`` hands the change to the subscribe loop, which applies all the
 changes made in one reactor turn together.
 """
@@ -45,6 +47,9 @@ class _Names:
     def _require_names(self) -> None:
         if not self._channels and not self._groups:
             raise PubNubException(pn_error=PNERR_CHANNEL_OR_GROUP_MISSING)
+        rules = self._manager.name_rules
+        rules.check("channel", self._channels, wildcard=True)
+        rules.check("channel group", self._groups)
 
 
 class SubscribeBuilder(_Names):

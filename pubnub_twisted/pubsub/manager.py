@@ -54,6 +54,7 @@ from pubnub_twisted.pubsub.reconnect import reconnection_delay
 from pubnub_twisted.pubsub.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
+    from pubnub_twisted.endpoints.naming import NameRules
     from pubnub_twisted.pubnub import PubNub
 
 __all__ = ["RecentEvents", "SubscriptionManager"]
@@ -133,6 +134,11 @@ class SubscriptionManager:
         """Remove a listener (no error if it was not added)."""
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    @property
+    def name_rules(self) -> NameRules:
+        """The client's use of PubNub's naming rules (for the builders)."""
+        return self._pubnub._name_rules
 
     def _tell(self, method: str, value: Any) -> None:
         for listener in list(self._listeners):

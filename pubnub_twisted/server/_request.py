@@ -1,8 +1,9 @@
 """Parsing a presence request: the raw URI to a routed, decoded call.
 
 The URI is read as sent (``request.uri``), never through ``request.args``:
-a ``%2C`` inside a name must not become a list separator, and ``+`` is a
-plus sign, not a space.  Anything that cannot be decoded is a
+in a path ``+`` is a plus sign, not a space.  Lists (channels in the path,
+``channel-group``, ``add``, ``remove``) are decoded, then split on commas,
+as PubNub's service does: ``%2C`` separates names like ``,``.  Anything that cannot be decoded is a
 :class:`Refusal` (400), never an exception escaping to Twisted.
 """
 

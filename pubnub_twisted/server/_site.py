@@ -186,6 +186,7 @@ def listen(
     subscribe: SubscribeOptions | None = None,
     backlog: int = DEFAULT_BACKLOG,
     access_manager: bool = False,
+    strict_names: bool = False,
 ) -> PresenceServer:
     """Serve a presence server on ``host:port`` (loopback, an ephemeral port by default).
 
@@ -206,6 +207,7 @@ def listen(
         auth_keys=auth_keys,
         subscribe=subscribe,
         access_manager=access_manager,
+        strict_names=strict_names,
     )
     site = PresenceSite(resource, reactor=clock)
     # Site's annotations do not (yet) say it is a ServerFactory of its channel type.

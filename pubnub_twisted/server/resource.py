@@ -31,6 +31,7 @@ from pubnub_twisted.protocol import (
     SIGNATURE_WINDOW,
     request_signature,
 )
+from pubnub_twisted.server._names import NameGuard
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
 from pubnub_twisted.server.access.manager import AccessManager, pam_error
 from pubnub_twisted.server.presence import _shapes
@@ -158,6 +159,11 @@ class PresenceResource(Resource):
     :class:`~pubnub_twisted.server.subscribe.SubscribeOptions`; PubNub's
     defaults when ``None``).  The subscribe side is :attr:`hub`;
     :meth:`stop` answers the polls it holds and cancels its timers.
+
+    A channel or group name that breaks PubNub's naming rules
+    (:func:`~pubnub_twisted.protocol.name_problem`) is served with a
+    warning logged once per name; with ``strict_names`` the request gets a
+    400 naming it instead, so what would misbehave on PubNub fails here.
     """
 
     isLeaf = True
@@ -172,6 +178,7 @@ class PresenceResource(Resource):
         auth_keys: Iterable[str] | None = None,
         subscribe: SubscribeOptions | None = None,
         access_manager: bool = False,
+        strict_names: bool = False,
     ) -> None:
         Resource.__init__(self)
         if secret_key is not None and not publish_key:
@@ -191,6 +198,7 @@ class PresenceResource(Resource):
         if access_manager and secret_key is not None:
             self.access = AccessManager(secret_key, store.clock)
         self.hub = SubscribeHub(store, subscribe)
+        self._names = NameGuard(strict_names)
         self._handlers: dict[str, Callable[[Call], dict[str, Any]]] = {
             "here_now": self._here_now,
             "here_now_global": self._here_now,
@@ -285,6 +293,7 @@ class PresenceResource(Resource):
                 return 200, _encode(self._access_call(call)), path
             self._check_access(call)
             call.uuid = self._check_uuid(call.text("uuid"), call.service)
+            self._names.check(call)
             if call.operation == "subscribe":
                 answer = self._subscribe(call, hold)
                 if isinstance(answer, Deferred):

@@ -27,6 +27,7 @@ from pubnub_twisted.models import (
 from pubnub_twisted.protocol import QueryPairs, encode
 
 if TYPE_CHECKING:
+    from pubnub_twisted.endpoints.naming import NameRules
     from pubnub_twisted.pubnub import PubNub
 
 __all__ = [
@@ -50,7 +51,7 @@ class _GroupEndpoint(Endpoint[R]):
         self._group: Any = None
 
     def channel_group(self, name: str) -> Self:
-        """The channel group: one name, taken whole (a comma is part of it)."""
+        """The channel group: one name (a comma in it is refused: PubNub forbids it)."""
         self._group = name
         return self
 
@@ -61,6 +62,9 @@ class _GroupEndpoint(Endpoint[R]):
                 pn_error=PNERR_GROUP_MISSING,
             )
         require_encodable(self._group, "channel_group", PNERR_GROUP_MISSING)
+
+    def _check_names(self, rules: NameRules) -> None:
+        rules.check("channel group", [self._group])
 
     def _path(self, subscribe_key: str) -> str:
         base = f"/v1/channel-registration/sub-key/{subscribe_key}/channel-group"
@@ -91,6 +95,10 @@ class _ChangeGroup(_GroupEndpoint[R]):
             raise PubNubException(
                 f"no channels to {self._action} given", pn_error=PNERR_CHANNEL_OR_GROUP_MISSING
             )
+
+    def _check_names(self, rules: NameRules) -> None:
+        super()._check_names(rules)
+        rules.check("channel", self._channels)
 
     def _query(self) -> QueryPairs:
         return [(self._action, list(self._channels))]

@@ -39,6 +39,7 @@ class Heartbeat(ChannelsAndGroups[PNHeartbeatResult]):
     """
 
     _operation = PNOperationType.PNHeartbeatOperation
+    _wildcard_channels = True
 
     def __init__(self, pubnub: PubNub) -> None:
         super().__init__(pubnub)

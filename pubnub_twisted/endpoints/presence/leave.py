@@ -18,6 +18,7 @@ class Leave(ChannelsAndGroups[PNLeaveResult]):
     """
 
     _operation = PNOperationType.PNUnsubscribeOperation
+    _wildcard_channels = True
 
     def _validate(self) -> None:
         self._require_names()

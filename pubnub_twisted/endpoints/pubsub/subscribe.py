@@ -163,6 +163,7 @@ class Subscribe(ChannelsAndGroups[SubscribeResponse]):
     """
 
     _operation = PNOperationType.PNSubscribeOperation
+    _wildcard_channels = True
 
     def __init__(self, pubnub: PubNub) -> None:
         super().__init__(pubnub)

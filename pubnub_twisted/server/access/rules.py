@@ -34,6 +34,8 @@ OPERATION_PERMISSIONS: Final[dict[str, tuple[Permission | None, Permission | Non
     "publish": (Permission.WRITE, None),
     "signal": (Permission.WRITE, None),
     "history": (Permission.READ, None),
+    "history_v2": (Permission.READ, None),
+    "history_actions": (Permission.READ, None),
     "fetch_messages": (Permission.READ, None),
     "message_counts": (Permission.READ, None),
     "delete_messages": (Permission.DELETE, None),
