@@ -243,8 +243,19 @@ class GrantTests(ManagerCase):
             status, answer = self.grant_body(body)
             self.assertEqual(status, 400, body)
             self.assertEqual(answer["error"]["details"][0]["location"], location, body)
-        status, answer = self.signed_call("POST", GRANT, "{not json")
-        self.assertEqual((status, answer["error"]["details"][0]["location"]), (400, "body"))
+        for text in ("{not json", '{"ttl": 5, "permissions": {"meta": {"x": NaN}}}'):
+            status, answer = self.signed_call("POST", GRANT, text)
+            self.assertEqual((status, answer["error"]["details"][0]["location"]), (400, "body"))
+        pairs: list[tuple[str, QueryValue]] = [
+            ("uuid", "b"),
+            ("timestamp", str(int(self.clock.seconds()))),
+        ]
+        signature = sign(SECRET, PUB, GRANT, pairs, method="POST", body=b"\xff{}")
+        target = f"{GRANT}?{encode_query([*pairs, ('signature', signature)])}"
+        status, raw, _ = self.resource.respond(b"POST", target.encode(), b"\xff{}")
+        self.assertEqual(
+            (status, json.loads(raw)["error"]["message"]), (400, "Invalid RequestBody")
+        )
 
     def test_accepts_extremes(self) -> None:
         """ttl 1 and 43200 minutes, and PubNub's users/spaces names, are accepted."""

@@ -132,7 +132,7 @@ class AccessManager:
         if len(body) > MAX_GRANT_BODY:
             raise _invalid_body(f"The body is larger than {MAX_GRANT_BODY} bytes", "body")
         try:
-            request = json.loads(body.decode("utf-8"))
+            request = json.loads(body.decode("utf-8"), parse_constant=_not_json)
         except (ValueError, RecursionError):
             raise _invalid_body("The body is not JSON", "body") from None
         if not isinstance(request, dict):
@@ -231,6 +231,10 @@ class AccessManager:
                 del self._verified[next(iter(self._verified))]
             self._verified[key] = known
         return known
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _valid_pattern(pattern: str) -> bool:
