@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from pubnub_twisted import (
@@ -25,9 +26,12 @@ from pubnub_twisted.endpoints.base import Endpoint
 from pubnub_twisted.errors import PNERR_INVALID_ACCESS_TOKEN
 from pubnub_twisted.models import PNStatus
 from pubnub_twisted.models_pubsub import PNMessageResult
+from pubnub_twisted.protocol import encode
 from pubnub_twisted.server import SubscribeOptions
 from pubnub_twisted.server.access import AccessManager
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, InMemoryPresence
+from tests.fakes import FakeAgent, Script
+from tests.helpers import config as helper_config
 from tests.test_presence_view_support import Recorder as ViewRecorder
 
 SECRET = "sec-c-client"
@@ -406,3 +410,22 @@ class ProviderMisbehaviourTests(ClientCase):
         self.assertEqual(len(calls), 1)
         self.clock.advance(5)
         self.assertEqual(len(calls), 2)
+
+
+class TokenRedactionTests(SynchronousTestCase):
+    """A revoke whose failure quotes its URL does not carry the token on."""
+
+    def test_revoke_failure_hides_token(self) -> None:
+        """The token in a revoke URL's path is hidden in the failure text."""
+        token = "qEF2AkF0GmFLd-NDdHRs" + "A" * 40 + "=="
+        quoted = f"http://pubnub.test/v3/pam/sub-c-x/grant/{encode(token)}?uuid=u"
+        agent = FakeAgent(Script(failure=ValueError(f"cannot fetch {quoted}")))
+        config = helper_config(secret_key=SECRET, publish_key="pub-c-x")
+        pubnub = PubNub(config, reactor=Clock(), agent=agent)
+        self.addCleanup(pubnub.stop)
+        envelope = self.successResultOf(pubnub.revoke_token(token).deferred())
+        assert envelope.status.error_data is not None
+        text = envelope.status.error_data.information + repr(envelope)
+        self.assertIn("/grant/<hidden>", text)
+        self.assertNotIn(token.rstrip("="), text)
+        self.assertNotIn(encode(token), text)
