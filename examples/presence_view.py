@@ -30,6 +30,16 @@ class Printer(PresenceViewListener):
     def on_sync(self) -> None:
         print("synced: %d on %s" % (self.view.occupancy(self.channel), self.channel))
 
+    # The view's own liveness: while it is not live its data may be stale.
+    def on_disconnected(self, reason: str) -> None:
+        print("! disconnected (%s): the view may be stale until it reconnects" % reason)
+
+    def on_reconnected(self) -> None:
+        print("! reconnected: resyncing (what changed meanwhile follows)")
+
+    def on_gave_up(self, reason: str) -> None:
+        print("! gave up (%s): the view is stale" % reason)
+
     def show(self, line: str) -> None:
         print(line)
         print("  now on %s: %s" % (self.channel, ", ".join(sorted(self.view.occupants(self.channel)))))
@@ -49,6 +59,7 @@ def main(pubnub: PubNub) -> Generator[Deferred[Any], Any, None]:
     printer = Printer(view, "ch1")
     view.add_listener(printer)
     yield view.when_synced()
+    print("live: %s" % view.live)
 
     # Change things, and watch the view follow.
     change = printer.next_change(pubnub)

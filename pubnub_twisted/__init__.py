@@ -21,7 +21,7 @@ from pubnub_twisted.access import (
     PNTokenResources,
 )
 from pubnub_twisted.access.results import PNGrantTokenResult, PNRevokeTokenResult
-from pubnub_twisted.callbacks import SubscribeCallback
+from pubnub_twisted.callbacks import SubscribeCallback, SubscribeListener
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
 from pubnub_twisted.errors import PubNubException
@@ -44,8 +44,9 @@ from pubnub_twisted.models import (
     PNWhereNowResult,
 )
 from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult, PNTimeResponse
-from pubnub_twisted.presence_view import PresenceView, PresenceViewListener
+from pubnub_twisted.presence_view import PresenceView, PresenceViewListener, PresenceViewPhase
 from pubnub_twisted.pubnub import PubNub, PubNubTwisted
+from pubnub_twisted.pubsub.reconnect import Reconnection
 
 __all__ = [
     "UUID",
@@ -81,9 +82,12 @@ __all__ = [
     "PNWhereNowResult",
     "PresenceView",
     "PresenceViewListener",
+    "PresenceViewPhase",
     "PubNub",
     "PubNubException",
     "PubNubTwisted",
+    "Reconnection",
     "SubscribeCallback",
+    "SubscribeListener",
     "__version__",
 ]

@@ -35,6 +35,7 @@ from pubnub_twisted.models import (
 from pubnub_twisted.models_pubsub import PNTimeResponse
 from pubnub_twisted.protocol import DEFAULT_ORIGIN
 from pubnub_twisted.pubnub import PubNub
+from pubnub_twisted.server.subscribe import SubscribeOptions
 
 __all__ = ["main"]
 
@@ -409,7 +410,9 @@ def _add_serve_parser(subparsers: Any) -> None:
         description="Run the embedded presence server in the foreground until SIGINT/SIGTERM.",
         epilog="example:\n  pubnub-twisted serve --port 8090\n"
         "  then: PUBNUB_ORIGIN=127.0.0.1:8090 pubnub-twisted here-now --no-ssl "
-        "--subscribe-key sub-c-x",
+        "--subscribe-key sub-c-x\n"
+        "  pubnub-twisted serve --subscribe-key sub-c-x --announce-max 2 --interval 5 "
+        "--presence-deltas",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -433,7 +436,77 @@ def _add_serve_parser(subparsers: Any) -> None:
         help="answer 400 to channel and group names that break PubNub's naming rules "
         "(default: serve them and log a warning once per name)",
     )
+    serve.add_argument(
+        "--subscribe-key",
+        action="append",
+        dest="subscribe_keys",
+        metavar="KEY",
+        help="serve only this subscribe key (repeatable); requests for any other key get "
+        'PubNub\'s 400 "Invalid Subscribe Key" (default: every key, each its own key space)',
+    )
+    _add_subscribe_options(serve)
     serve.set_defaults(command_runner=_run_serve)
+
+
+#: ``serve`` flags for :class:`SubscribeOptions` fields: (flag, field, type, help).
+_SUBSCRIBE_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
+    ("--hold-time", "hold_time", float, "seconds an idle subscribe poll is held"),
+    ("--announce-max", "announce_max", int, "occupancy above which a channel gets interval events"),
+    ("--interval", "interval", float, "seconds between interval events"),
+    (
+        "--presence-deltas",
+        "presence_deltas",
+        bool,
+        "interval events list who joined, left and timed out",
+    ),
+    (
+        "--debounce",
+        "debounce",
+        float,
+        "seconds a leave or timeout waits for the uuid to rejoin (0: off)",
+    ),
+    (
+        "--leave-on-disconnect",
+        "leave_on_disconnect",
+        bool,
+        "a client dropping its held poll leaves its channels",
+    ),
+    ("--buffer-size", "buffer_size", int, "events kept per channel for catch-up"),
+    ("--buffer-ttl", "buffer_ttl", float, "seconds an event is kept for catch-up"),
+    (
+        "--redeliver-events",
+        "redeliver_events",
+        bool,
+        "fault mode: repeat each batch of events in the next answer",
+    ),
+)
+
+
+def _add_subscribe_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "subscribe and presence events (PubNub's keyset settings; PubNub's defaults)"
+    )
+    defaults = SubscribeOptions()
+    for flag, name, kind, summary in _SUBSCRIBE_FLAGS:
+        if kind is bool:
+            group.add_argument(flag, dest=name, action="store_true", default=None, help=summary)
+        else:
+            default = getattr(defaults, name)
+            metavar = "SECONDS" if kind is float else "N"
+            group.add_argument(
+                flag, dest=name, type=kind, metavar=metavar, help=f"{summary} (default {default:g})"
+            )
+
+
+def subscribe_options(args: argparse.Namespace) -> SubscribeOptions:
+    """The :class:`SubscribeOptions` the ``serve`` flags ask for (defaults where unset)."""
+    chosen = {name: getattr(args, name) for _, name, _, _ in _SUBSCRIBE_FLAGS}
+    try:
+        return SubscribeOptions(
+            **{name: value for name, value in chosen.items() if value is not None}
+        )
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
 
 
 async def _run_demo(reactor: Any, args: argparse.Namespace, out: TextIO) -> int:
@@ -474,6 +547,7 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
         raise CLIError("--access-manager needs --secret-key (tokens are signed with it)")
     if args.access_manager and args.auth_keys:
         raise CLIError("--access-manager and --auth-key exclude each other (tokens replace keys)")
+    subscribe = subscribe_options(args)
     try:
         server = listen(
             reactor,
@@ -485,9 +559,13 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
             auth_keys=set(args.auth_keys) if args.auth_keys else None,
             access_manager=args.access_manager,
             strict_names=args.strict_names,
+            subscribe=subscribe,
+            subscribe_keys=set(args.subscribe_keys) if args.subscribe_keys else None,
         )
     except OSError as exc:
         raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+    except ValueError as exc:  # a setting the server refuses (an empty --subscribe-key, say)
+        raise CLIError(str(exc)) from None
     # Announce only once the reactor runs: its SIGINT/SIGTERM handlers are
     # installed by then, so a signal sent right after this line stops it cleanly.
     await deferLater(reactor, 0, lambda: None)

@@ -32,6 +32,9 @@ class PNPresenceEventResult:
     ``leave`` and ``timeout`` (``None`` on every other event, and when the
     service sent none).  ``here_now_refresh`` true means the service left
     those lists out (too long): call ``here_now()`` to catch up.
+    ``precise_timestamp`` is the event's time in unix milliseconds, when the
+    service sent one (PubNub does since 2024, except on interval events);
+    ``None`` otherwise.
     """
 
     event: str
@@ -46,6 +49,7 @@ class PNPresenceEventResult:
     leave: list[str] | None = None
     timeout: list[str] | None = None
     here_now_refresh: bool = False
+    precise_timestamp: int | None = None
 
     def __str__(self) -> str:
         via = "" if self.subscription is None else f" via {self.subscription}"

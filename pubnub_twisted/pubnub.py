@@ -6,6 +6,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IAgent
 
+from pubnub_twisted._presence_timeout import warn_if_short
 from pubnub_twisted.access.renewal import TokenProvider, Tokens
 from pubnub_twisted.access.tokens import PNToken, parse_token
 from pubnub_twisted.callbacks import SubscribeCallback
@@ -35,6 +36,7 @@ from pubnub_twisted.pubsub import (
     TrackedSetState,
     UnsubscribeBuilder,
 )
+from pubnub_twisted.pubsub.reconnect import Reconnection
 from pubnub_twisted.transport import Transport
 
 __all__ = ["PubNub", "PubNubTwisted"]
@@ -74,6 +76,7 @@ class PubNub:
         assert reactor is not None
         #: This client's settings (a copy of the configuration it was given).
         self.config = config.copy()
+        warn_if_short(self.config)
         #: The reactor (or clock) this client schedules its timers on.
         self.reactor: IReactorTime = reactor
         self._transport = Transport(self.config, reactor, agent)
@@ -236,6 +239,7 @@ class PubNub:
         channels: Names | None = None,
         channel_groups: Names | None = None,
         grace: float = 0.0,
+        reconnection: Reconnection | None = None,
     ) -> PresenceView:
         """A live local view of who is present on channels and groups, with their state.
 
@@ -244,9 +248,17 @@ class PubNub:
         ``view.add_listener(...)``; ``view.stop()`` when done.  The view
         observes presence (``-pnpres``) without being counted as present.
         ``grace`` (seconds) hides a leave followed soon by a join from its
-        notifications.  See :class:`~pubnub_twisted.PresenceView`.
+        notifications.  ``reconnection`` (a :class:`~pubnub_twisted.Reconnection`)
+        is how the view keeps the subscribe loop reconnecting; by default it
+        never gives up.  See :class:`~pubnub_twisted.PresenceView`.
         """
-        return PresenceView(self, channels=channels, channel_groups=channel_groups, grace=grace)
+        return PresenceView(
+            self,
+            channels=channels,
+            channel_groups=channel_groups,
+            grace=grace,
+            reconnection=reconnection,
+        )
 
     # -- Access Manager ---------------------------------------------------------
 

@@ -32,6 +32,9 @@ from treq.testing import RequestTraversalAgent
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IReactorTCP, IReactorTime
 from twisted.internet.task import Clock
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IAgent, IBodyProducer, IResponse
+from zope.interface import implementer
 
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.endpoints.base import Endpoint
@@ -81,6 +84,30 @@ def _publish_key(secret_key: str | None, publish_key: str | None) -> str | None:
     return publish_key or (DEFAULT_PUBLISH_KEY if secret_key else None)
 
 
+@implementer(IAgent)
+class _CountingAgent:
+    """treq's ``RequestTraversalAgent`` (in-memory HTTP), counting the requests made."""
+
+    def __init__(self, resource: PresenceResource) -> None:
+        self._agent = RequestTraversalAgent(resource)
+        self.sent = 0
+
+    def request(
+        self,
+        method: bytes,
+        uri: bytes,
+        headers: Headers | None = None,
+        bodyProducer: IBodyProducer | None = None,
+    ) -> Deferred[IResponse]:
+        self.sent += 1
+        response: Deferred[IResponse] = self._agent.request(method, uri, headers, bodyProducer)
+        return response
+
+    def flush(self) -> None:
+        """Deliver every request and response that is ready (one round)."""
+        self._agent.flush()
+
+
 class InMemoryPresence:
     """The embedded server in memory, with clients wired to it, all on one Clock.
 
@@ -88,10 +115,13 @@ class InMemoryPresence:
     sees each change at once; pass 3.0 to test caching.  Other keyword
     arguments go to :class:`~pubnub_twisted.server.PresenceResource`;
     ``subscribe`` (a :class:`~pubnub_twisted.server.SubscribeOptions`) sets
-    the long-poll hold time, interval mode, debounce and fault modes.
-    ``access_manager=True`` (with a ``secret_key``; the publish key defaults
-    to the clients' own) enforces Access Manager tokens: make a backend
-    client with ``client("backend", secret_key=...)`` to grant them.
+    the long-poll hold time, interval mode, debounce and fault modes;
+    ``subscribe_keys`` (an allow-list) makes other keys get PubNub's 400
+    ``"Invalid Subscribe Key"``.  Clients use :data:`DEFAULT_SUBSCRIBE_KEY`
+    unless given ``subscribe_key=``.  ``access_manager=True`` (with a
+    ``secret_key``; the publish key defaults to the clients' own) enforces
+    Access Manager tokens: make a backend client with
+    ``client("backend", secret_key=...)`` to grant them.
     """
 
     def __init__(
@@ -104,6 +134,7 @@ class InMemoryPresence:
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
         access_manager: bool = False,
+        subscribe_keys: set[str] | None = None,
         strict_names: bool = False,
     ) -> None:
         self.clock = clock or Clock()
@@ -116,9 +147,10 @@ class InMemoryPresence:
             auth_keys=auth_keys,
             subscribe=subscribe,
             access_manager=access_manager,
+            subscribe_keys=subscribe_keys,
             strict_names=strict_names,
         )
-        self.agent = RequestTraversalAgent(self.resource)
+        self.agent = _CountingAgent(self.resource)
 
     def config(self, uuid: str = "test-user", **overrides: Any) -> PNConfiguration:
         """A configuration for a client of this server (overrides are config fields)."""
@@ -131,6 +163,41 @@ class InMemoryPresence:
     def flush(self) -> None:
         """Deliver every response that is ready."""
         self.agent.flush()
+
+    def settle(self, seconds: float = 0.0, *, max_steps: int = 100_000) -> int:
+        """Run requests and timers until nothing more happens in the next ``seconds``.
+
+        Delivers every request and response, including those that
+        responses cause (a chain of calls needs no loop of ``flush()``),
+        then moves the clock to the next timer due within ``seconds`` of
+        now, runs it, delivers again, and so on; the clock ends ``seconds``
+        later than it started.  With the default 0 only what is due now
+        runs.  Held subscribe long-polls stay held (they are waiting, not
+        pending).  Returns the number of timers' turns it ran; raises
+        ``AssertionError`` after ``max_steps`` turns, which means something
+        re-arms a timer forever within the window.
+        """
+        deadline = self.clock.seconds() + seconds
+        for step in range(max_steps):
+            self._deliver()
+            due = [call.getTime() for call in self.clock.getDelayedCalls()]
+            next_due = min((when for when in due if when <= deadline), default=None)
+            if next_due is None:
+                self.clock.advance(max(0.0, deadline - self.clock.seconds()))
+                return step
+            self.clock.advance(max(0.0, next_due - self.clock.seconds()))
+        raise AssertionError(
+            f"settle() ran {max_steps} timer turns without settling (the clock is at "
+            f"{self.clock.seconds()}): a timer keeps re-arming itself"
+        )
+
+    def _deliver(self) -> None:
+        """Flush until no flush causes a new request (responses that send requests)."""
+        while True:
+            sent = self.agent.sent
+            self.agent.flush()
+            if self.agent.sent == sent:
+                return
 
     def call(self, builder: Endpoint[R]) -> PNEnvelope[R]:
         """Send ``builder`` and return its envelope (the server answers at once)."""
@@ -166,6 +233,7 @@ class LocalPresenceServer:
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
         access_manager: bool = False,
+        subscribe_keys: set[str] | None = None,
         strict_names: bool = False,
     ) -> LocalPresenceServer:
         """Listen on 127.0.0.1 (ephemeral port) with the given server options."""
@@ -182,6 +250,7 @@ class LocalPresenceServer:
             auth_keys=auth_keys,
             subscribe=subscribe,
             access_manager=access_manager,
+            subscribe_keys=subscribe_keys,
             strict_names=strict_names,
         )
         assert IReactorTime.providedBy(reactor)

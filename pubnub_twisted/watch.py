@@ -45,6 +45,8 @@ def presence_record(event: PNPresenceEventResult) -> dict[str, Any]:
         "uuid": event.uuid,
         "occupancy": event.occupancy,
     }
+    if event.precise_timestamp is not None:
+        record["precise_timestamp"] = event.precise_timestamp
     if event.state is not None:
         record["state"] = event.state
     for name in ("join", "leave", "timeout"):

@@ -8,16 +8,20 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Generator
+from dataclasses import fields
 from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, ensureDeferred, inlineCallbacks
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from pubnub_twisted.cli import build_parser, run_command
+from pubnub_twisted.cli import build_parser, run_command, subscribe_options
 from pubnub_twisted.demo import DemoOptions, run_demo
+from pubnub_twisted.server import SubscribeOptions
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, LocalPresenceServer
 
 Gen = Generator[Deferred[Any], Any, Any]
@@ -230,10 +234,10 @@ class DemoTests(TestCase):
 class ServeTests(SynchronousTestCase):
     """``python -m pubnub_twisted serve`` in a child process."""
 
-    def serve(self) -> tuple[subprocess.Popen[str], str]:
-        """Start ``serve --port 0``; return the child and its announced URL."""
+    def serve(self, *flags: str) -> tuple[subprocess.Popen[str], str]:
+        """Start ``serve --port 0`` (and ``flags``); return the child and its announced URL."""
         child = subprocess.Popen(
-            [sys.executable, "-m", "pubnub_twisted", "serve", "--port", "0"],
+            [sys.executable, "-m", "pubnub_twisted", "serve", "--port", "0", *flags],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -265,3 +269,89 @@ class ServeTests(SynchronousTestCase):
         out, err = child.communicate(timeout=10)
         self.assertEqual((child.returncode, err), (0, ""))
         self.assertIn("Main loop terminated", out)
+
+    def test_flags_reach_the_server(self) -> None:
+        """--subscribe-key, --hold-time, --announce-max, --interval and --presence-deltas work."""
+        flags = ["--subscribe-key", "sub-a", "--hold-time", "0", "--announce-max", "0"]
+        child, url = self.serve(*flags, "--interval", "0.2", "--presence-deltas")
+        self.addCleanup(child.communicate, timeout=10)
+        self.addCleanup(child.send_signal, signal.SIGTERM)
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{url}/v2/presence/sub-key/sub-b/channel/c?uuid=u")
+        self.assertEqual(refused.exception.code, 400)
+        self.assertEqual(json.load(refused.exception)["message"], "Invalid Subscribe Key")
+        refused.exception.close()
+
+        def get(path: str) -> Any:
+            with urllib.request.urlopen(f"{url}{path}", timeout=5) as answer:
+                return json.load(answer)
+
+        cursor = get("/v2/subscribe/sub-a/c-pnpres/0?uuid=watcher&tt=0")["t"]["t"]
+        get("/v2/presence/sub-key/sub-a/channel/c/heartbeat?uuid=u1&heartbeat=60")
+        seen: list[Any] = []
+        for _ in range(50):  # a poll with nothing new is answered at once (hold time 0)
+            body = get(f"/v2/subscribe/sub-a/c-pnpres/0?uuid=watcher&tt={cursor}")
+            cursor = body["t"]["t"]
+            seen.extend(entry["d"] for entry in body["m"])
+            if seen:
+                break
+            time.sleep(0.1)
+        self.assertEqual(
+            [(d["action"], d.get("join"), d["occupancy"]) for d in seen],
+            [("interval", ["u1"], 1)],
+            "announce_max 0: no join, an interval listing it",
+        )
+
+    def test_bad_flag_value(self) -> None:
+        """A value the server refuses is a one-line error and exit code 1, before listening."""
+        for flags, why in [
+            (["--hold-time", "-1"], "hold_time and debounce must not be negative"),
+            (["--subscribe-key", ""], "subscribe_keys must be non-empty strings"),
+        ]:
+            child = subprocess.run(
+                [sys.executable, "-m", "pubnub_twisted", "serve", "--port", "0", *flags],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            self.assertEqual((child.returncode, child.stdout), (1, ""), flags)
+            self.assertEqual(child.stderr, f"pubnub-twisted: error: {why}\n")
+
+
+class ServeFlagTests(SynchronousTestCase):
+    """Every SubscribeOptions field has a ``serve`` flag, and each flag sets its field."""
+
+    def test_every_option_has_a_flag(self) -> None:
+        """All flags given: the options hold exactly their values."""
+        flags = ["--hold-time", "1.5", "--buffer-size", "7", "--buffer-ttl", "9", "--debounce", "2"]
+        flags += ["--announce-max", "3", "--interval", "4", "--presence-deltas"]
+        flags += ["--leave-on-disconnect", "--redeliver-events"]
+        args = build_parser().parse_args(["serve", *flags])
+        expected = SubscribeOptions(
+            hold_time=1.5,
+            buffer_size=7,
+            buffer_ttl=9,
+            announce_max=3,
+            interval=4,
+            presence_deltas=True,
+            debounce=2,
+            leave_on_disconnect=True,
+            redeliver_events=True,
+        )
+        self.assertEqual(subscribe_options(args), expected)
+        defaults = SubscribeOptions()
+        names = [f.name for f in fields(SubscribeOptions)]
+        differs = [name for name in names if getattr(defaults, name) != getattr(expected, name)]
+        self.assertEqual(differs, names, "the flags set every field away from its default")
+
+    def test_defaults(self) -> None:
+        """No flags: PubNub's defaults, and no allow-list."""
+        args = build_parser().parse_args(["serve"])
+        self.assertEqual(subscribe_options(args), SubscribeOptions())
+        self.assertIsNone(args.subscribe_keys)
+
+    def test_repeatable_subscribe_key(self) -> None:
+        """--subscribe-key collects every key given."""
+        args = build_parser().parse_args(["serve", "--subscribe-key", "a", "--subscribe-key", "b"])
+        self.assertEqual(args.subscribe_keys, ["a", "b"])

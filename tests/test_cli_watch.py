@@ -195,7 +195,8 @@ class WatcherTests(SynchronousTestCase):
         status = PNStatus(
             PNStatusCategory.PNConnectedCategory, PNOperationType.PNSubscribeOperation
         )
-        lines, statuses = self.lines(True, _event(state={"mood": "ça va"}), status)
+        event = _event(state={"mood": "ça va"}, precise_timestamp=1_700_000_000_123)
+        lines, statuses = self.lines(True, event, status)
         self.assertEqual(len(lines), 1)
         self.assertIn("ça va", lines[0])
         self.assertEqual(
@@ -209,6 +210,7 @@ class WatcherTests(SynchronousTestCase):
                 "subscription": None,
                 "uuid": "zoë",
                 "occupancy": 2,
+                "precise_timestamp": 1_700_000_000_123,
                 "state": {"mood": "ça va"},
             },
         )

@@ -18,6 +18,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 try:
     from pubnub.callbacks import SubscribeCallback
+    from pubnub.exceptions import PubNubException
     from pubnub.pnconfiguration import PNConfiguration
     from pubnub.pubnub import PubNub
 except ImportError:  # pragma: no cover - the dev extra installs it
@@ -46,32 +47,33 @@ class OfficialSDKTests(SynchronousTestCase):
     def setUp(self) -> None:
         if PubNub is None:
             raise SkipTest("PubNub's official SDK is not installed (pip install pubnub)")
+        self.url = self.serve()
+        self.pubnub = self.client(self.url, SUB)
+
+    def serve(self, *flags: str) -> str:
+        """Start ``serve --port 0 --here-now-cache 0`` and ``flags``; return its URL."""
+        command = [sys.executable, "-m", "pubnub_twisted", "serve", "--port", "0"]
         child = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pubnub_twisted",
-                "serve",
-                "--port",
-                "0",
-                "--here-now-cache",
-                "0",
-            ],
+            [*command, "--here-now-cache", "0", *flags],
             stdout=subprocess.PIPE,
             text=True,
         )
         self.addCleanup(child.wait, 10)
         self.addCleanup(child.terminate)
         assert child.stdout is not None
-        self.url = child.stdout.readline().split()[-1]
+        return child.stdout.readline().split()[-1]
+
+    def client(self, url: str, subscribe_key: str) -> Any:
+        """An official SDK client of the server at ``url``."""
         config = PNConfiguration()
-        config.subscribe_key = SUB
+        config.subscribe_key = subscribe_key
         config.publish_key = "pub-c-official"
         config.user_id = "official"
-        config.origin = self.url.split("//", 1)[1]
+        config.origin = url.split("//", 1)[1]
         config.ssl = False
-        self.pubnub = PubNub(config)
-        self.addCleanup(self.pubnub.stop)
+        pubnub = PubNub(config)
+        self.addCleanup(pubnub.stop)
+        return pubnub
 
     def heartbeat(self, uuid: str, channel: str, seconds: int, state: Any = None) -> None:
         query = {"uuid": uuid, "heartbeat": str(seconds)}
@@ -113,3 +115,13 @@ class OfficialSDKTests(SynchronousTestCase):
         self.assertEqual(events.queue.get(timeout=10), ("presence", "join", "bob", 2, None))
         self.assertEqual(events.queue.get(timeout=10), ("presence", "timeout", "bob", 1, None))
         self.pubnub.unsubscribe_all()
+
+    def test_invalid_subscribe_key(self) -> None:
+        """A key off the server's allow-list fails as PubNub's does: 400, Invalid Subscribe Key."""
+        url = self.serve("--subscribe-key", SUB)
+        with self.assertRaises(PubNubException) as refused:
+            self.client(url, "sub-c-unknown").here_now().channels(["lobby"]).sync()
+        self.assertEqual(refused.exception.get_status_code(), 400)
+        self.assertIn("Invalid Subscribe Key", str(refused.exception))
+        served = self.client(url, SUB).here_now().channels(["lobby"]).sync().result
+        self.assertEqual(served.total_occupancy, 0)

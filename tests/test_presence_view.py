@@ -344,7 +344,7 @@ class ResyncTests(ViewCase):
         self.assertEqual(
             recorder.take(),
             [
-                ("leave", "lobby", "alice", "leave"),
+                ("leave", "lobby", "alice", "resync"),
                 ("state", "lobby", "bob", {"v": 2}),
                 ("join", "lobby", "dave", None),
                 ("join", "lobby", "erin", None),

@@ -10,13 +10,21 @@ from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, ensureDeferred, inlineCallbacks, maybeDeferred
+from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
-from pubnub_twisted import PNStatus, PNStatusCategory, PubNub, SubscribeCallback
+from pubnub_twisted import (
+    PNStatus,
+    PNStatusCategory,
+    PresenceViewPhase,
+    PubNub,
+    Reconnection,
+    SubscribeCallback,
+)
 from pubnub_twisted.server import SubscribeOptions, listen
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, LocalPresenceServer
 from tests.test_examples import example
-from tests.test_presence_view_support import Recorder
+from tests.test_presence_view_support import LiveRecorder, Recorder
 from tests.test_realtime_integration import eventually
 
 Gen = Generator[Deferred[Any], Any, None]
@@ -106,6 +114,56 @@ class LoopbackTests(TestCase):
         self.assertEqual(recorder.picture, {"lobby": {"bob": None}})
         view.stop()
 
+    @inlineCallbacks
+    def test_outage_longer_than_the_clients_give_up(self) -> Gen:
+        """The server is down longer than the client's own retries last: the view still recovers.
+
+        A plain client with the same (finite) settings gives up during the
+        same outage; the view's client keeps trying, hears the server come
+        back on the same port, and the view resyncs and reports what changed.
+        """
+        finite = {"reconnection_interval": 0.05, "maximum_reconnection_retries": 2}
+        store = self.server.store
+        store.heartbeat(DEFAULT_SUBSCRIBE_KEY, "alice", ["lobby"], 300)
+        plain = self.server.client("plain", reconnection_jitter=0.0, **finite)
+        plain_statuses = Statuses()
+        plain.add_listener(plain_statuses)
+        plain.subscribe().channels("elsewhere").execute()
+        viewer = self.server.client("viewer", reconnection_jitter=0.0, **finite)
+        statuses = Statuses()
+        viewer.add_listener(statuses)
+        view = viewer.presence_view(
+            channels="lobby", reconnection=Reconnection(interval=0.05, maximum_interval=0.2)
+        )
+        recorder = LiveRecorder()
+        view.add_listener(recorder)
+        yield view.when_synced()
+        yield eventually(lambda: PNStatusCategory.PNConnectedCategory in plain_statuses.seen)
+        served = self.server.server
+        host, port = served.host, served.port
+        yield maybeDeferred(served.listening_port.stopListening)
+        yield served.site.close_connections()
+        yield eventually(lambda: not view.live)
+        # The plain client's 0.05 + 0.1 s are soon spent; the outage lasts ten times that.
+        yield eventually(lambda: PNStatusCategory.PNDisconnectedCategory in plain_statuses.seen)
+        yield deferLater(reactor, 1.5, lambda: None)
+        self.assertEqual(view.phase, PresenceViewPhase.DISCONNECTED)
+        self.assertNotIn(PNStatusCategory.PNDisconnectedCategory, statuses.seen)
+        store.leave(DEFAULT_SUBSCRIBE_KEY, "alice", ["lobby"])
+        store.heartbeat(DEFAULT_SUBSCRIBE_KEY, "bob", ["lobby"], 300)
+        # Site's annotations do not say it is a ServerFactory of its protocol (see server/_site.py).
+        again = reactor.listenTCP(port, served.site, interface=host)  # type: ignore[arg-type]
+        self.addCleanup(again.stopListening)
+        yield eventually(lambda: view.live, timeout=15)
+        self.assertEqual(view.occupants("lobby"), {"bob": None})
+        kinds = [call[0] for call in recorder.take()]
+        self.assertEqual(kinds[:3], ["join", "sync", "disconnected"])
+        self.assertEqual(kinds[3], "reconnected")
+        self.assertEqual(sorted(kinds[4:-1]), ["join", "leave"])
+        self.assertEqual(kinds[-1], "sync")
+        self.assertEqual(recorder.picture, {"lobby": {"bob": None}})
+        view.stop()
+
 
 class Statuses(SubscribeCallback):
     """Records the categories of the statuses a client announces."""
@@ -134,6 +192,7 @@ class ExampleTests(TestCase):
             "+ such_uuid joined ch1 (state {'first': 'Robert', 'last': 'Plant'})",
             "+ myUuid1 joined ch1 (state None)",
             "synced: 3 on ch1",
+            "live: True",
             "~ my-uuid on ch1: state {'mood': 'curious'}",
             "- my-uuid left ch1 (leave)",
             "  now on ch1: myUuid1, such_uuid",

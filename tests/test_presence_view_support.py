@@ -217,3 +217,20 @@ class Recorder(PresenceViewListener):
         """The calls recorded since the last ``take()``."""
         calls, self.calls = self.calls, []
         return calls
+
+
+class LiveRecorder(Recorder):
+    """A Recorder that also records the view's liveness: disconnected, reconnected, gave up."""
+
+    def on_disconnected(self, reason: str) -> None:
+        self.calls.append(("disconnected", reason))
+
+    def on_reconnected(self) -> None:
+        self.calls.append(("reconnected",))
+
+    def on_gave_up(self, reason: str) -> None:
+        self.calls.append(("gave up", reason))
+
+    def kinds(self) -> list[str]:
+        """The kinds of the calls recorded since the last ``take()`` (and takes them)."""
+        return [call[0] for call in self.take()]

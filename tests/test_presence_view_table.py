@@ -151,11 +151,33 @@ class TableTests(SynchronousTestCase):
                 Change("leave", "ch", "b", None, "timeout"),
                 Change("state", "ch", "a", {"v": 2}),
                 Change("join", "ch", "d", None),
-                Change("leave", "other", "c", None, "leave"),
+                Change("leave", "other", "c", None, "resync"),
             ],
         )
         self.assertEqual(t.channels(), ["ch"])
         self.assertEqual(t.apply(event("join", "b", 45)), [], "the floor came with the snapshot")
+
+    def test_reasons_never_guessed(self) -> None:
+        """Reasons come from events (interval lists too); a later join forgets them; else resync."""
+        t = PresenceTable()
+        for uuid in "abcde":
+            t.apply(event("join", uuid, 1))
+        fresh = PresenceTable.from_snapshot(50, {"ch": {}}, {"ch": 0})
+        fresh.apply(event("interval", None, 20, leave=["a"], timeout=["b"]))
+        fresh.apply(event("timeout", "c", 21))
+        fresh.apply(event("interval", None, 30, join=["c"]))  # back: why it left is moot
+        fresh.apply(event("leave", "d", 22))
+        fresh.apply(event("join", "d", 23))
+        self.assertEqual(
+            t.adopt(fresh),
+            [
+                Change("leave", "ch", "a", None, "leave"),
+                Change("leave", "ch", "b", None, "timeout"),
+                Change("leave", "ch", "c", None, "resync"),
+                Change("leave", "ch", "d", None, "resync"),
+                Change("leave", "ch", "e", None, "resync"),
+            ],
+        )
 
     def test_adopt_one_channel(self) -> None:
         """Adopting for one channel leaves the others and their history alone."""
@@ -165,7 +187,7 @@ class TableTests(SynchronousTestCase):
         fresh = PresenceTable.from_snapshot(50, {"ch": {"b": None}}, {"ch": 1})
         self.assertEqual(
             t.adopt(fresh, ["ch"]),
-            [Change("leave", "ch", "a", None, "leave"), Change("join", "ch", "b", None)],
+            [Change("leave", "ch", "a", None, "resync"), Change("join", "ch", "b", None)],
         )
         self.assertEqual(t.apply(event("join", "c", 50)), [], "ch has the new floor")
         self.assertEqual(t.apply(event("leave", "a", 100, channel="other")), [])

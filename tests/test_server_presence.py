@@ -312,15 +312,12 @@ class WhereNowAndStateTests(ServerCase):
     def test_state_change_over_http(self) -> None:
         """set_state for a present uuid emits state-change; the same state again emits nothing."""
         self.heartbeat("ch", "u1")
+        now = int(self.clock.seconds())
         for _ in range(2):
             self.get(f"{BASE}/channel/ch/uuid/u1/data?state=%7B%22n%22%3A1%7D&uuid=u1")
         self.assertEqual(
             self.events[1:],
-            [
-                PresenceEvent(
-                    SUB, "ch", "state-change", "u1", 1, int(self.clock.seconds()), {"n": 1}
-                )
-            ],
+            [PresenceEvent(SUB, "ch", "state-change", "u1", 1, now, {"n": 1}, now * 1000)],
         )
 
 

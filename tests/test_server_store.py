@@ -21,8 +21,8 @@ T0 = 1_700_000_000
 def event(
     action: str, channel: str, uuid: str, occupancy: int, *, at: int = T0, state: Any = None
 ) -> PresenceEvent:
-    """The event the store should emit (on ``SUB``)."""
-    return PresenceEvent(SUB, channel, action, uuid, occupancy, at, state)  # type: ignore[arg-type]
+    """The event the store should emit (on ``SUB``), at a whole second ``at``."""
+    return PresenceEvent(SUB, channel, action, uuid, occupancy, at, state, at * 1000)  # type: ignore[arg-type]
 
 
 class StoreCase(SynchronousTestCase):

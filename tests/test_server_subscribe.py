@@ -35,17 +35,38 @@ def presence(
     b: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A presence entry as PubNub writes it (``b`` defaults to the ``-pnpres`` channel)."""
-    payload: dict[str, Any] = {"action": action, "timestamp": timetoken // 10_000_000}
+    """A presence entry as PubNub writes it (``b`` defaults to the ``-pnpres`` channel).
+
+    The event happened at the clock time of ``timetoken`` (its ``u`` and
+    ``d`` times are that time, in seconds and milliseconds).
+    """
+    precise = timetoken // 10_000
+    payload: dict[str, Any] = {
+        "action": action,
+        "uuid": uuid,
+        "timestamp": precise // 1000,
+        "precise_timestamp": precise,
+    }
     if data is not None:
         payload["data"] = data
-    payload.update(uuid=uuid, occupancy=occupancy)
+    payload["occupancy"] = occupancy
+    meta: dict[str, Any] = {
+        "pn_action": action,
+        "pn_uuid": uuid,
+        "pn_timestamp": precise // 1000,
+        "pn_precise_timestamp": precise,
+        "pn_occupancy": occupancy,
+        "pn_ispresence": 1,
+        "pn_channel": channel,
+    }
+    meta.update({f"pn_state_{key}": value for key, value in (data or {}).items()})
     return {
         "a": "0",
         "f": 0,
         "p": {"t": str(timetoken), "r": 1},
         "k": SUB,
         "c": f"{channel}-pnpres",
+        "u": meta,
         "d": payload,
         "b": b or f"{channel}-pnpres",
     }

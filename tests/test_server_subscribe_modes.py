@@ -49,15 +49,28 @@ class IntervalTests(SubscribeCase):
         self.assertEqual(
             self.actions(watcher),
             [
-                {"action": "join", "timestamp": 1481896370, "uuid": "a", "occupancy": 1},
+                {
+                    "action": "join",
+                    "uuid": "a",
+                    "timestamp": 1481896370,
+                    "precise_timestamp": 1481896370000,
+                    "occupancy": 1,
+                },
                 {
                     "action": "interval",
                     "timestamp": 1481896380,
+                    "precise_timestamp": 1481896380000,
                     "occupancy": 2,
                     "join": ["b", "c"],
                     "leave": ["a"],
                 },
-                {"action": "interval", "timestamp": 1481896390, "occupancy": 1, "timeout": ["c"]},
+                {
+                    "action": "interval",
+                    "timestamp": 1481896390,
+                    "precise_timestamp": 1481896390000,
+                    "occupancy": 1,
+                    "timeout": ["c"],
+                },
             ],
         )
 
@@ -85,8 +98,19 @@ class IntervalTests(SubscribeCase):
         self.assertEqual(
             intervals,
             [
-                {"action": "interval", "timestamp": 1481896380, "occupancy": 3, "join": ["c"]},
-                {"action": "interval", "timestamp": 1481896390, "occupancy": 3},
+                {
+                    "action": "interval",
+                    "timestamp": 1481896380,
+                    "precise_timestamp": 1481896380000,
+                    "occupancy": 3,
+                    "join": ["c"],
+                },
+                {
+                    "action": "interval",
+                    "timestamp": 1481896390,
+                    "precise_timestamp": 1481896390000,
+                    "occupancy": 3,
+                },
             ],
         )
 
@@ -102,7 +126,20 @@ class IntervalTests(SubscribeCase):
             [
                 {
                     **presence("ch", "interval", "x", 1, TT0 + 50_000_000),
-                    "d": {"action": "interval", "timestamp": 1481896375, "occupancy": 1},
+                    "u": {
+                        "pn_action": "interval",
+                        "pn_timestamp": 1481896375,
+                        "pn_precise_timestamp": 1481896375000,
+                        "pn_occupancy": 1,
+                        "pn_ispresence": 1,
+                        "pn_channel": "ch",
+                    },
+                    "d": {
+                        "action": "interval",
+                        "timestamp": 1481896375,
+                        "precise_timestamp": 1481896375000,
+                        "occupancy": 1,
+                    },
                 }
             ],
         )
@@ -121,6 +158,7 @@ class IntervalTests(SubscribeCase):
             {
                 "action": "interval",
                 "timestamp": 1481896380,
+                "precise_timestamp": 1481896380000,
                 "occupancy": 400,
                 "here_now_refresh": True,
             },

@@ -7,6 +7,7 @@ a started :class:`PresenceView`::
     view.add_listener(MyListener())      # a PresenceViewListener
     yield view.when_synced()
     print(view.occupants("lobby"))        # {"alice": {"mood": "ok"}, "bob": None}
+    view.live                             # False while disconnected or resyncing
     ...
     view.stop()
 
@@ -15,6 +16,7 @@ How it keeps in step with the service is described in
 """
 
 from pubnub_twisted.presence_view._notify import PresenceViewListener
-from pubnub_twisted.presence_view._view import PresenceView
+from pubnub_twisted.presence_view._table import RESYNC
+from pubnub_twisted.presence_view._view import PresenceView, PresenceViewPhase
 
-__all__ = ["PresenceView", "PresenceViewListener"]
+__all__ = ["RESYNC", "PresenceView", "PresenceViewListener", "PresenceViewPhase"]

@@ -28,7 +28,13 @@ class PresenceViewListener:
         """``uuid`` is now on ``channel``, with ``state`` (``None``: no state)."""
 
     def on_leave(self, channel: str, uuid: str, reason: str) -> None:
-        """``uuid`` is no longer on ``channel``; ``reason`` is ``"leave"`` or ``"timeout"``."""
+        """``uuid`` is no longer on ``channel``.
+
+        ``reason``: ``"leave"`` or ``"timeout"`` when a presence event (or
+        an interval event's list) said so; ``"resync"`` when a here_now
+        snapshot showed the uuid gone and no event said why (events lost
+        during a disconnection, or a busy channel without presence deltas).
+        """
 
     def on_state_change(self, channel: str, uuid: str, state: State) -> None:
         """``uuid``'s state on ``channel`` is now ``state`` (``None``: it has none)."""
@@ -38,6 +44,33 @@ class PresenceViewListener:
 
         After the first snapshot, after each resync (reconnects), and after
         each refresh of a channel (interval events, a count that disagreed).
+        """
+
+    def on_disconnected(self, reason: str) -> None:
+        """The connection was lost (``reason`` says how): from now on the view may be stale.
+
+        The view keeps reconnecting by its schedule; ``on_reconnected``
+        follows when it is back (or ``on_gave_up`` when it stops trying).
+        Told once per outage.
+        """
+
+    def on_reconnected(self) -> None:
+        """The connection is back; the view resyncs now.
+
+        What changed meanwhile is told next (``on_join``, ``on_leave`` with
+        the reason the service's events gave, else ``"resync"``, and
+        ``on_state_change``), then ``on_sync``: the view is live again.
+        """
+
+    def on_gave_up(self, reason: str) -> None:
+        """The view stopped trying to keep up (``reason`` says why): its data is stale.
+
+        Told when a view made with a finite ``reconnection`` schedule runs
+        out of attempts, when the service refuses the subscription (400 or
+        403), and when the client is stopped or unsubscribes from
+        everything.  After a run-out schedule the view comes back (with
+        ``on_reconnected``) if the client's subscribe loop does, e.g. after
+        ``pubnub.reconnect()``; after the others it is over.
         """
 
 
@@ -92,6 +125,18 @@ class Notifier:
     def synced(self) -> None:
         """Tell every listener the view was reconciled."""
         self._call("on_sync")
+
+    def disconnected(self, reason: str) -> None:
+        """Tell every listener the connection was lost."""
+        self._call("on_disconnected", reason)
+
+    def reconnected(self) -> None:
+        """Tell every listener the connection is back."""
+        self._call("on_reconnected")
+
+    def gave_up(self, reason: str) -> None:
+        """Tell every listener the view stopped trying."""
+        self._call("on_gave_up", reason)
 
     def _release(self, key: tuple[str, str]) -> None:
         reason, _, _ = self._held.pop(key)

@@ -10,8 +10,9 @@
   answer older than ``T0`` would undo what the events after it did.  So a
   sync never reads a here_now the view read (or may have had read) less
   than 3 s before: it waits.
-* A failed sync is logged and tried again, backing off as the subscribe
-  loop does.
+* A failed sync is logged and tried again, backing off by the view's
+  reconnection schedule (without jitter), and never giving up: the
+  connection may be fine while here_now fails.
 * **Count checks**: join, leave, timeout and interval events carry the
   channel's occupancy; a channel whose count still differs from it
   :data:`CHECK_DELAY` seconds later (a here_now page read while the channel
@@ -21,6 +22,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from twisted.internet.defer import CancelledError, Deferred
@@ -35,7 +37,8 @@ from pubnub_twisted.presence_view._snapshot import (
     SnapshotFailed,
     take_snapshot,
 )
-from pubnub_twisted.presence_view._table import Change, PresenceTable
+from pubnub_twisted.presence_view._table import Change, PresenceTable, moves
+from pubnub_twisted.pubsub.reconnect import Reconnection
 
 if TYPE_CHECKING:
     from pubnub_twisted.pubnub import PubNub
@@ -94,6 +97,7 @@ class Synchronizer:
         changed: Callable[[list[Change]], object],
         synced: Callable[[], object],
         client_stopped: Callable[[], object],
+        retry: Reconnection,
     ) -> None:
         self._pubnub = pubnub
         self._query = query
@@ -101,6 +105,7 @@ class Synchronizer:
         self._changed = changed
         self._synced = synced
         self._client_stopped = client_stopped
+        self._retry = retry
         self._buffer: list[PNPresenceEventResult] = []
         self._full: _Sync | None = _Sync(query, None)  # not started: waits for the subscription
         self._partial: dict[str, _Sync] = {}
@@ -209,11 +214,10 @@ class Synchronizer:
             self._client_stopped()
             return
         sync.attempt += 1
-        config = self._pubnub.config
-        delay = min(
-            config.maximum_reconnection_interval,
-            config.reconnection_interval * 2 ** min(sync.attempt - 1, 16),
-        )
+        # The view's schedule, jitter aside; past a finite one's end, its longest delay.
+        delay = self._retry.base_delay(sync.attempt)
+        if delay is None:
+            delay = self._retry.maximum_interval
         what = "the snapshot" if sync.channel is None else f"the refresh of {sync.channel!r}"
         if failure.check(SnapshotFailed):
             _log.warn(
@@ -228,20 +232,24 @@ class Synchronizer:
         sync.timer = self._pubnub.reactor.callLater(delay, self._begin, sync)
 
     def _compact(self, scope: str | None) -> None:
-        """Forget the events buffered for ``scope`` (all when None), but the last departures.
+        """Forget the events buffered for ``scope`` (all when None), but each uuid's last move.
 
         The next attempt's snapshot is later than all of them: only why a
-        uuid left is still of use.  So a sync that keeps failing does not
+        uuid left (a leave, a timeout, an interval's list; or that it came
+        back since) is still of use.  So a sync that keeps failing does not
         hoard events.
         """
         kept: list[PNPresenceEventResult] = []
-        departures: dict[tuple[str, str | None], PNPresenceEventResult] = {}
+        last: dict[tuple[str, str], PNPresenceEventResult] = {}
         for event in self._buffer:
             if scope is not None and event.channel != scope:
                 kept.append(event)
-            elif event.event in ("leave", "timeout"):
-                departures[event.channel, event.uuid] = event
-        self._buffer = kept + list(departures.values())
+                continue
+            for reason, uuid in moves(event):
+                last[event.channel, uuid] = replace(
+                    event, event=reason or "join", uuid=uuid, join=None, leave=None, timeout=None
+                )
+        self._buffer = kept + sorted(last.values(), key=lambda event: event.timetoken)
 
     # -- count checks -------------------------------------------------------
 

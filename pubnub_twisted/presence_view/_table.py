@@ -8,7 +8,8 @@ tested (and property-tested) on its own.
   duplicate or arrived late, and changes nothing.  Events no newer than the
   channel's *floor* (the time taken just before its last snapshot) are
   already reflected in that snapshot and are ignored too (but a leave or
-  timeout among them still tells why a uuid the snapshot lacks is gone).
+  timeout among them, or in an ``interval`` event's lists, still tells why
+  a uuid the snapshot lacks is gone).
 * **Absolute events.**  ``join`` and ``state-change`` make the uuid present
   with the event's state (a join carries the joiner's whole state: none
   when it has no ``data``; a repeated join is a refresh); ``leave`` and
@@ -22,6 +23,10 @@ tested (and property-tested) on its own.
   channel's occupancy after them; the newest one is kept so that the view
   can notice when its count has drifted (a here_now page read while the
   channel changed, an event lost) and refresh.
+* **Departure reasons never guess.**  A uuid leaves with ``"leave"`` or
+  ``"timeout"`` only when an event (or an interval's list) said so; one
+  that a snapshot shows gone with no such event heard leaves with
+  :data:`RESYNC` (``"resync"``).
 * Every change is returned as a :class:`Change`, for the notifications.
 """
 
@@ -34,12 +39,15 @@ from typing import Literal, TypeVar
 from pubnub_twisted.models import JSONObject
 from pubnub_twisted.models_pubsub import PNPresenceEventResult
 
-__all__ = ["Change", "PresenceTable", "State"]
+__all__ = ["RESYNC", "Change", "PresenceTable", "State", "moves"]
 
 #: A uuid's state on a channel; ``None`` when it has none.
 State = JSONObject | None
 
 _DEPARTURES = ("leave", "timeout")
+
+#: The reason of a departure the view inferred from a snapshot, no event having said why.
+RESYNC = "resync"
 
 V = TypeVar("V")
 
@@ -49,8 +57,9 @@ class Change:
     """One change of the view: a uuid joined, left, or changed state on a channel.
 
     ``state`` is the new state for ``join`` and ``state``, and the state it
-    had for ``leave``.  ``reason`` (``leave`` only) is ``"leave"`` or
-    ``"timeout"``.
+    had for ``leave``.  ``reason`` (``leave`` only) is ``"leave"``,
+    ``"timeout"`` or ``"resync"`` (:data:`RESYNC`: found gone by a
+    snapshot, with no event saying why).
     """
 
     kind: Literal["join", "leave", "state"]
@@ -148,8 +157,8 @@ class PresenceTable:
         """Apply one presence event; return what it changed (nothing if stale or a duplicate)."""
         channel, timetoken = event.channel, event.timetoken
         if timetoken <= self.floor(channel):
-            if event.uuid is not None and event.event in _DEPARTURES:
-                self._note(channel, event.uuid, event.event)
+            for reason, uuid in moves(event):
+                self._note(channel, uuid, reason)
             return []
         if event.event == "interval":
             changes = self._interval(event)
@@ -191,6 +200,7 @@ class PresenceTable:
     def _put(self, channel: str, uuid: str, state: State) -> list[Change]:
         occupants = self._occupants.setdefault(channel, {})
         if uuid not in occupants:
+            self._note(channel, uuid, None)
             occupants[uuid] = state
             self._where.setdefault(uuid, set()).add(channel)
             return [Change("join", channel, uuid, state)]
@@ -199,8 +209,13 @@ class PresenceTable:
             return [Change("state", channel, uuid, state)]
         return []
 
-    def _note(self, channel: str, uuid: str, reason: str) -> None:
-        if self._reasons is not None:
+    def _note(self, channel: str, uuid: str, reason: str | None) -> None:
+        """Remember why ``uuid`` last left ``channel`` (``None``: it came back since)."""
+        if self._reasons is None:
+            return
+        if reason is None:
+            self._reasons.pop((channel, uuid), None)
+        else:
             self._reasons[channel, uuid] = reason
 
     def _remove(self, channel: str, uuid: str, reason: str) -> list[Change]:
@@ -223,7 +238,8 @@ class PresenceTable:
         """Take ``fresh``'s data for the channels in ``scope`` (all when ``None``); return the diff.
 
         A uuid gone from a channel leaves with the reason of the last
-        departure event ``fresh`` saw for it (``"leave"`` when it saw none).
+        departure event ``fresh`` saw for it, :data:`RESYNC` when it saw
+        none (or saw it come back since).
         """
         everything = scope is None
         reasons = fresh._reasons or {}
@@ -234,7 +250,7 @@ class PresenceTable:
             new = fresh._occupants.get(channel, {})
             for uuid in list(old):
                 if uuid not in new:
-                    reason = reasons.get((channel, uuid), "leave")
+                    reason = reasons.get((channel, uuid), RESYNC)
                     changes += self._remove(channel, uuid, reason)
             for uuid, state in new.items():
                 changes += self._put(channel, uuid, state)
@@ -253,3 +269,15 @@ class PresenceTable:
             target[channel] = source[channel]
         else:
             target.pop(channel, None)
+
+
+def moves(event: PNPresenceEventResult) -> list[tuple[str | None, str]]:
+    """(reason, uuid) for each uuid ``event`` says came or went; reason ``None``: came."""
+    if event.event == "interval":
+        lists = (None, event.join), ("leave", event.leave), ("timeout", event.timeout)
+        return [(reason, uuid) for reason, uuids in lists for uuid in uuids or ()]
+    if event.uuid is None:
+        return []
+    if event.event in _DEPARTURES:
+        return [(event.event, event.uuid)]
+    return [(None, event.uuid)] if event.event == "join" else []

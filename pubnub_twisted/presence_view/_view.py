@@ -24,12 +24,22 @@ How it keeps in step (the recipe of research/subscribe.md section 9):
    compared and only the differences notified, so a resync does not flap
    what did not change.
 
+**Liveness.**  The view holds the client's subscribe loop to its own
+reconnection schedule (a :class:`~pubnub_twisted.pubsub.reconnect.Reconnection`,
+by default one that never gives up), and follows the loop's statuses: a
+lost connection makes it ``DISCONNECTED`` (listeners hear
+``on_disconnected``), the loop's return ``SYNCING`` (``on_reconnected``)
+until the resync is in (``LIVE`` again, the differences told, then
+``on_sync``); a schedule that runs out makes it ``GAVE_UP``
+(``on_gave_up``).
+
 The mechanics of syncs are in :mod:`~pubnub_twisted.presence_view._sync`,
 the rules for events in :mod:`~pubnub_twisted.presence_view._table`.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -56,11 +66,12 @@ from pubnub_twisted.presence_view._sync import Synchronizer
 from pubnub_twisted.presence_view._table import PresenceTable, State
 from pubnub_twisted.protocol import PRESENCE_SUFFIX
 from pubnub_twisted.pubsub import SubscribeBuilder, UnsubscribeBuilder
+from pubnub_twisted.pubsub.reconnect import Reconnection
 
 if TYPE_CHECKING:
     from pubnub_twisted.pubnub import PubNub
 
-__all__ = ["PresenceView"]
+__all__ = ["PresenceView", "PresenceViewPhase"]
 
 _log = Logger(namespace="pubnub_twisted.presence_view")
 
@@ -71,6 +82,21 @@ _Name = tuple[str, str]
 
 #: Per client, the ``-pnpres`` names its views subscribed, and by how many views each.
 _owners: WeakKeyDictionary[PubNub, Counter[_Name]] = WeakKeyDictionary()
+
+
+class PresenceViewPhase(enum.Enum):
+    """Where a :class:`PresenceView` stands; only ``LIVE`` data can be trusted as current."""
+
+    #: The first snapshot, or the resync after a reconnection, is under way.
+    SYNCING = "syncing"
+    #: Synced and connected: the data is as current as the events heard.
+    LIVE = "live"
+    #: The connection was lost; the view keeps reconnecting.  The data may be stale.
+    DISCONNECTED = "disconnected"
+    #: The view stopped trying (its schedule ran out, or the service refused).  Stale.
+    GAVE_UP = "gave_up"
+    #: Ended by :meth:`PresenceView.stop` (or with its client).  The data is frozen.
+    STOPPED = "stopped"
 
 
 class _Events(SubscribeCallback):
@@ -110,12 +136,30 @@ class PresenceView:
     read from the view always shows the latest known presence: a uuid
     that left is not among the occupants, grace or not.
 
+    **Liveness.**  :attr:`live` says whether the data can be trusted right
+    now, :attr:`phase` where the view stands (a
+    :class:`PresenceViewPhase`).  The view keeps the client's subscribe
+    loop reconnecting by ``reconnection`` (a
+    :class:`~pubnub_twisted.pubsub.reconnect.Reconnection`; by default
+    :meth:`Reconnection.for_view
+    <pubnub_twisted.pubsub.reconnect.Reconnection.for_view>`: the client's
+    interval and jitter, backoff capped at 30 s, never giving up),
+    whatever the client's own ``reconnect_policy`` and retry limit; the
+    loop is shared, so the client's other subscriptions come back with it.
+    Listeners hear ``on_disconnected`` when the connection is lost,
+    ``on_reconnected`` when it is back (then the differences the resync
+    found, then ``on_sync``), and ``on_gave_up`` when a finite schedule runs
+    out or the service refuses.
+
     **Costs and limits.**  A channel in interval mode (more occupants than
     the key set's announce max) is read again after each ``interval``
     event: one here_now page per 1000 occupants every interval (10 s by
-    default).  A channel added to or removed from a channel group is
-    noticed at the next resync.  A uuid found gone by a resync, with no
-    leave or timeout event heard for it, leaves with reason ``"leave"``.
+    default).  So in interval mode a change shows up within one interval
+    (10 s by default), plus one here_now read.  Departures keep the reason
+    the events gave (an interval's ``leave`` and ``timeout`` lists, with
+    presence deltas on); a uuid found gone by a resync or a refresh, with
+    no event saying why, leaves with reason ``"resync"``.  A channel added
+    to or removed from a channel group is noticed at the next resync.
     The view never repeats a here_now within 3 s (PubNub caches answers
     that long), but an answer another client's identical query left in the
     cache can be up to 3 s older than the snapshot's time: a change made in
@@ -134,6 +178,7 @@ class PresenceView:
         channels: Names | None = None,
         channel_groups: Names | None = None,
         grace: float = 0.0,
+        reconnection: Reconnection | None = None,
     ) -> None:
         self._pubnub = pubnub
         self._channels = _checked(channels, "channels")
@@ -150,6 +195,14 @@ class PresenceView:
                 f"grace must be a number of seconds, 0 or more, not {grace!r}",
                 pn_error=PNERR_INVALID_ARGUMENT,
             )
+        if reconnection is None:
+            reconnection = Reconnection.for_view(pubnub.config)
+        elif not isinstance(reconnection, Reconnection):
+            raise PubNubException(
+                f"reconnection must be a Reconnection, not {reconnection!r}",
+                pn_error=PNERR_INVALID_ARGUMENT,
+            )
+        self._reconnection = reconnection
         self._direct = frozenset(self._channels)
         self._via = frozenset(self._groups)
         self._table = PresenceTable()
@@ -161,16 +214,41 @@ class PresenceView:
             changed=self._notifier.tell,
             synced=self._synced,
             client_stopped=lambda: self._end(Failure(CancelledError("client stopped")), False),
+            retry=reconnection,
         )
         self._events = _Events(self)
         self._waiters: list[Deferred[None]] = []
         self._owned: list[_Name] = []
         self._first_done = False
-        self._live = False
+        self._subscribed = False  # the loop polls the view's names
+        self._phase = PresenceViewPhase.SYNCING
         self._ended: Failure | None = None
+        self._hold = pubnub._subscription.hold_reconnection(reconnection, self._ran_out)
+        if pubnub._subscription.reconnecting:
+            self._phase = PresenceViewPhase.DISCONNECTED  # no status will say so
         self._start()
 
     # -- reading ------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        """True when the data can be trusted right now: synced, and connected since.
+
+        False before the first snapshot is in, from a lost connection until
+        the resync after the reconnection is in, after giving up and after
+        :meth:`stop`.
+        """
+        return self._phase is PresenceViewPhase.LIVE
+
+    @property
+    def phase(self) -> PresenceViewPhase:
+        """Where the view stands: syncing, live, disconnected, gave up or stopped."""
+        return self._phase
+
+    @property
+    def reconnection(self) -> Reconnection:
+        """The reconnection schedule the view keeps the subscribe loop to."""
+        return self._reconnection
 
     def occupants(self, channel: str) -> dict[str, State]:
         """uuid -> state (``None``: no state) of everyone on ``channel`` (a new dict).
@@ -196,7 +274,10 @@ class PresenceView:
 
         If the view ends first it fails: ``CancelledError`` after
         :meth:`stop` or the client's ``stop()`` (or ``unsubscribe_all()``),
-        ``PubNubException`` when access is denied.
+        ``PubNubException`` when access is denied.  Pending ones also fail
+        with the ``PubNubException`` when the view gives up (a finite
+        ``reconnection`` ran out); one asked for after that waits for the
+        view to come back.
         """
         if self._first_done:
             return succeed(None)
@@ -242,7 +323,7 @@ class PresenceView:
                 self._owned.append(name)
         pubnub.add_listener(self._events)
         if all(name in subscribed for name in names):
-            self._live = True  # already polled: no status will say so
+            self._subscribed = True  # already polled: no status will say so
             self._sync.start()
         else:
             _with_names(pubnub.subscribe(), names).execute()
@@ -257,24 +338,54 @@ class PresenceView:
     def _on_status(self, status: PNStatus) -> None:
         category = status.category
         if category in (_C.PNConnectedCategory, _C.PNSubscriptionChangedCategory):
-            if not self._live and self._polled(status):
-                self._live = True
-                self._sync.start()
-            elif self._live and category is _C.PNConnectedCategory:
-                self._sync.start()  # a new handshake: the cursor started again
-            elif self._live and not self._polled(status):
+            if not self._subscribed and self._polled(status):
+                self._subscribed = True
+                self._resync()
+            elif self._subscribed and category is _C.PNConnectedCategory:
+                self._resync()  # a new handshake: the cursor started again
+            elif self._subscribed and not self._polled(status):
                 _log.warn("{view!r}: its names were unsubscribed elsewhere", view=self)
         elif category is _C.PNReconnectedCategory:
-            self._live = True
-            self._sync.start()  # events may have been lost meanwhile
+            self._subscribed = True
+            self._resync()  # events may have been lost meanwhile
+        elif category is _C.PNUnexpectedDisconnectCategory:
+            self._disconnected(_why(status))
         elif category is _C.PNAccessDeniedCategory:
             error = status.error_data.exception if status.error_data else None
-            self._end(Failure(error or PubNubException(str(status))), False)
-        elif (
-            category is _C.PNDisconnectedCategory
-            and status.operation is PNOperationType.PNUnsubscribeOperation
+            self._end(Failure(error or PubNubException(str(status))), False, _why(status))
+        elif category is _C.PNDisconnectedCategory and (
+            status.operation is PNOperationType.PNUnsubscribeOperation
         ):
-            self._end(Failure(CancelledError("the client unsubscribed or stopped")), False)
+            why = "the client unsubscribed from everything or stopped"
+            self._end(Failure(CancelledError(why)), False, why)
+        elif category in (_C.PNDisconnectedCategory, _C.PNBadRequestCategory):
+            # The loop stopped: every schedule ran out, or the service refused (400).
+            error = status.error_data.exception if status.error_data else None
+            self._ran_out(error or PubNubException(str(status)))
+
+    def _resync(self) -> None:
+        """Synchronise everything again: the connection is (back) up."""
+        if self._phase in (PresenceViewPhase.DISCONNECTED, PresenceViewPhase.GAVE_UP):
+            self._phase = PresenceViewPhase.SYNCING
+            self._notifier.reconnected()
+        elif self._phase is PresenceViewPhase.LIVE:
+            self._phase = PresenceViewPhase.SYNCING
+        self._sync.start()
+
+    def _disconnected(self, reason: str) -> None:
+        if self._phase in (PresenceViewPhase.SYNCING, PresenceViewPhase.LIVE):
+            self._phase = PresenceViewPhase.DISCONNECTED
+            _log.info("{view!r} lost its connection: {reason}", view=self, reason=reason)
+            self._notifier.disconnected(reason)
+
+    def _ran_out(self, error: BaseException) -> None:
+        """The view's schedule ran out (or the loop stopped): stale until the loop is back."""
+        if self._phase in (PresenceViewPhase.GAVE_UP, PresenceViewPhase.STOPPED):
+            return
+        self._phase = PresenceViewPhase.GAVE_UP
+        _log.warn("{view!r} gave up: {error}", view=self, error=str(error))
+        self._notifier.gave_up(str(error))
+        self._fail_waiters(Failure(error))
 
     def _on_presence(self, event: PNPresenceEventResult) -> None:
         if self._ended is not None:
@@ -290,6 +401,10 @@ class PresenceView:
             self._sync.check(event.channel)
 
     def _synced(self) -> None:
+        # Only a sync of everything can end SYNCING: a refresh of one channel
+        # is never under way at the same time (Synchronizer.start drops it).
+        if self._phase is PresenceViewPhase.SYNCING:
+            self._phase = PresenceViewPhase.LIVE
         self._notifier.synced()
         if not self._first_done:
             self._first_done = True
@@ -299,13 +414,21 @@ class PresenceView:
 
     # -- ending -------------------------------------------------------------
 
-    def _end(self, why: Failure, unsubscribe: bool) -> None:
-        """Stop for good: no requests, timers or notifications; fail the waiters with ``why``."""
+    def _end(self, why: Failure, unsubscribe: bool, tell: str | None = None) -> None:
+        """Stop for good: no requests, timers or notifications; fail the waiters with ``why``.
+
+        ``tell``: the reason listeners hear with ``on_gave_up`` first (none after :meth:`stop`).
+        """
         if self._ended is not None:
             return
         self._ended = why
+        was_stale = self._phase is PresenceViewPhase.GAVE_UP
+        self._phase = PresenceViewPhase.STOPPED
         self._sync.close()
+        if tell is not None and not was_stale:
+            self._notifier.gave_up(tell)
         self._notifier.close()
+        self._pubnub._subscription.release_reconnection(self._hold)
         self._pubnub.remove_listener(self._events)
         owners = _owners.get(self._pubnub, Counter())
         released = []
@@ -317,9 +440,19 @@ class PresenceView:
         self._owned = []
         if unsubscribe and released:
             _with_names(self._pubnub.unsubscribe(), released).execute()
+        self._fail_waiters(why)
+
+    def _fail_waiters(self, why: Failure) -> None:
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             waiter.errback(why)
+
+
+def _why(status: PNStatus) -> str:
+    """What a status says went wrong, in a sentence."""
+    if status.error_data is not None:
+        return status.error_data.information
+    return str(status)
 
 
 def _checked(names: Names | None, what: str) -> list[str]:

@@ -25,6 +25,13 @@ no threads, no blocking, every timer a ``callLater``.
   stored cursor (``PNReconnectedCategory``).  Past the retry limit:
   ``PNDisconnectedCategory`` with ``error_data`` saying why; a later change
   or ``reconnect()`` starts again.
+* **Holds.**  A presence view asks the loop to keep to its own schedule as
+  well (:meth:`SubscriptionManager.hold_reconnection`), by default one that
+  never gives up.  While holds are in force the loop keeps trying as long as
+  any schedule (the configuration's or a hold's) does, after the shortest
+  delay among them; a hold whose own schedule runs out is told so (once per
+  outage) while the loop carries on for the others.  With no hold, the
+  configuration's schedule alone decides, as above.
 """
 
 from __future__ import annotations
@@ -50,14 +57,14 @@ from pubnub_twisted.errors import PNERR_CONNECTION_ERROR, PubNubException
 from pubnub_twisted.models import JSONObject, PNEnvelope, PNErrorData, PNLeaveResult, PNStatus
 from pubnub_twisted.models_pubsub import PNPresenceEventResult, PNTimeResponse
 from pubnub_twisted.pubsub.heartbeat import HeartbeatLoop
-from pubnub_twisted.pubsub.reconnect import reconnection_delay
+from pubnub_twisted.pubsub.reconnect import Reconnection, next_delay
 from pubnub_twisted.pubsub.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from pubnub_twisted.endpoints.naming import NameRules
     from pubnub_twisted.pubnub import PubNub
 
-__all__ = ["RecentEvents", "SubscriptionManager"]
+__all__ = ["RecentEvents", "ReconnectionHold", "SubscriptionManager"]
 
 _log = Logger(namespace="pubnub_twisted.subscribe")
 
@@ -95,6 +102,23 @@ class RecentEvents:
         return False
 
 
+class ReconnectionHold:
+    """A schedule the loop keeps to besides the configuration's, and whom to tell when it runs out.
+
+    Made by :meth:`SubscriptionManager.hold_reconnection`; hand it back to
+    :meth:`SubscriptionManager.release_reconnection`.
+    """
+
+    def __init__(
+        self, reconnection: Reconnection, gave_up: Callable[[PubNubException], object]
+    ) -> None:
+        self.reconnection = reconnection
+        self.gave_up = gave_up
+
+    def __repr__(self) -> str:
+        return f"ReconnectionHold({self.reconnection!r})"
+
+
 class SubscriptionManager:
     """The subscribe loop of one :class:`~pubnub_twisted.PubNub` client."""
 
@@ -120,6 +144,9 @@ class SubscriptionManager:
         self._probe_d: Deferred[Any] | None = None
         self._attempt = 0
         self._last_error: PNStatus | None = None
+        self._holds: list[ReconnectionHold] = []
+        # Holds told this outage that their schedule ran out.
+        self._spent: list[ReconnectionHold] = []
 
     # -- listeners ------------------------------------------------------------
 
@@ -194,9 +221,34 @@ class SubscriptionManager:
         """Resume a loop that gave up (or is waiting to retry) now."""
         if self._phase in (_Phase.STOPPED, _Phase.RECONNECTING):
             self._stop_reconnecting()
-            self._attempt = 0
+            self._reset_attempts()
             if not self._subscriptions.is_empty():
                 self._resume()
+
+    @property
+    def reconnecting(self) -> bool:
+        """True between a failed poll and the next good one (or giving up)."""
+        return self._phase is _Phase.RECONNECTING
+
+    def hold_reconnection(
+        self, reconnection: Reconnection, gave_up: Callable[[PubNubException], object]
+    ) -> ReconnectionHold:
+        """Keep reconnecting by ``reconnection`` too, until the hold is released.
+
+        ``gave_up(exception)`` is called (once per outage) when the loop's
+        attempts go past what ``reconnection`` allows; the loop itself only
+        gives up when every schedule in force does.
+        """
+        hold = ReconnectionHold(reconnection, gave_up)
+        self._holds.append(hold)
+        return hold
+
+    def release_reconnection(self, hold: ReconnectionHold) -> None:
+        """Stop keeping to ``hold``'s schedule (no error if it was released already)."""
+        if hold in self._holds:
+            self._holds.remove(hold)
+        if hold in self._spent:
+            self._spent.remove(hold)
 
     def _refused(self, what: str) -> bool:
         if self._phase is _Phase.CLOSED:
@@ -228,7 +280,7 @@ class SubscriptionManager:
             self._phase = _Phase.HANDSHAKING
             self._poll()
         elif phase is _Phase.STOPPED:
-            self._attempt = 0
+            self._reset_attempts()
             self._resume()
         elif phase is _Phase.RECEIVING:
             if self._restore is not None:
@@ -285,7 +337,7 @@ class SubscriptionManager:
         if envelope.status.is_error() or response is None:
             self._poll_failed(envelope.status)
             return
-        self._attempt = 0
+        self._reset_attempts()
         handshake = self._phase is _Phase.HANDSHAKING
         self._timetoken, self._region = response.timetoken, response.region
         if handshake:
@@ -349,13 +401,46 @@ class SubscriptionManager:
 
     # -- reconnection ---------------------------------------------------------
 
+    def _reset_attempts(self) -> None:
+        self._attempt = 0
+        self._spent = []
+
     def _retry_later(self) -> None:
         self._attempt += 1
-        delay = reconnection_delay(self._pubnub.config, self._attempt, self._rng)
+        holds = list(self._holds)
+        schedules = [Reconnection.from_config(self._pubnub.config)]
+        schedules += [hold.reconnection for hold in holds]
+        delay, done = next_delay(schedules, self._attempt, self._rng)
+        for index in done:
+            hold = holds[index - 1] if index else None
+            if hold is not None and hold not in self._spent and hold in self._holds:
+                self._spent.append(hold)
+                exc = PubNubException(
+                    self._gave_up_why(hold.reconnection), pn_error=PNERR_CONNECTION_ERROR
+                )
+                try:
+                    hold.gave_up(exc)
+                except Exception:
+                    _log.failure("{hold!r} raised when told it ran out", hold=hold)
+        if self._phase is not _Phase.RECONNECTING or self._retry_timer is not None:
+            return  # stopped or resumed meanwhile
         if delay is None:
             self._give_up()
         else:
             self._retry_timer = self._pubnub.reactor.callLater(delay, self._probe)
+
+    def _gave_up_why(
+        self, reconnection: Reconnection, names: tuple[str, str] = ("policy", "maximum_retries")
+    ) -> str:
+        """Why the loop (or a hold) gave up; ``names``: what its two settings are called."""
+        last = self._last_error
+        why = "unknown" if last is None or last.error_data is None else last.error_data.information
+        if reconnection.policy is PNReconnectionPolicy.NONE:
+            return f"reconnection is off ({names[0]} NONE); last error: {why}"
+        return (
+            f"gave up reconnecting after {self._attempt - 1} attempt(s) "
+            f"({names[1]} {reconnection.maximum_retries}); last error: {why}"
+        )
 
     def _probe(self) -> None:
         self._retry_timer = None
@@ -394,15 +479,9 @@ class SubscriptionManager:
     def _give_up(self) -> None:
         config = self._pubnub.config
         last = self._last_error
-        why = "unknown" if last is None or last.error_data is None else last.error_data.information
-        if config.reconnect_policy is PNReconnectionPolicy.NONE:
-            information = f"reconnection is off (reconnect_policy NONE); last error: {why}"
-        else:
-            information = (
-                f"gave up reconnecting after {self._attempt - 1} attempt(s) "
-                f"(maximum_reconnection_retries {config.maximum_reconnection_retries}); "
-                f"last error: {why}"
-            )
+        information = self._gave_up_why(
+            Reconnection.from_config(config), ("reconnect_policy", "maximum_reconnection_retries")
+        )
         self._halt()
         self._phase = _Phase.STOPPED
         exc = PubNubException(information, pn_error=PNERR_CONNECTION_ERROR)

@@ -184,6 +184,7 @@ def listen(
     publish_key: str | None = None,
     auth_keys: Iterable[str] | None = None,
     subscribe: SubscribeOptions | None = None,
+    subscribe_keys: Iterable[str] | None = None,
     backlog: int = DEFAULT_BACKLOG,
     access_manager: bool = False,
     strict_names: bool = False,
@@ -207,6 +208,7 @@ def listen(
         auth_keys=auth_keys,
         subscribe=subscribe,
         access_manager=access_manager,
+        subscribe_keys=subscribe_keys,
         strict_names=strict_names,
     )
     site = PresenceSite(resource, reactor=clock)

@@ -152,7 +152,10 @@ class PresenceResource(Resource):
     Access Manager v3: it grants and revokes tokens, a request signed with
     the secret key has full access, and any other request needs a token
     granting what it asks for (see :mod:`pubnub_twisted.server.access`).
-    ``/time/0`` is always open, as PubNub's is.
+    ``/time/0`` is always open, as PubNub's is.  With ``subscribe_keys``
+    (an allow-list) a request for any other subscribe key gets PubNub's
+    answer for an unknown key: 400, ``"Invalid Subscribe Key"``; without it
+    every key is accepted, each its own key space.
 
     ``subscribe`` configures the subscribe long-poll (hold time, catch-up
     buffer, interval mode, debounce, leave on disconnect, fault modes: see
@@ -178,6 +181,7 @@ class PresenceResource(Resource):
         auth_keys: Iterable[str] | None = None,
         subscribe: SubscribeOptions | None = None,
         access_manager: bool = False,
+        subscribe_keys: Iterable[str] | None = None,
         strict_names: bool = False,
     ) -> None:
         Resource.__init__(self)
@@ -197,6 +201,9 @@ class PresenceResource(Resource):
         self.access: AccessManager | None = None
         if access_manager and secret_key is not None:
             self.access = AccessManager(secret_key, store.clock)
+        self._subscribe_keys = None if subscribe_keys is None else frozenset(subscribe_keys)
+        if self._subscribe_keys is not None and not all(self._subscribe_keys):
+            raise ValueError("subscribe_keys must be non-empty strings")
         self.hub = SubscribeHub(store, subscribe)
         self._names = NameGuard(strict_names)
         self._handlers: dict[str, Callable[[Call], dict[str, Any]]] = {
@@ -289,6 +296,8 @@ class PresenceResource(Resource):
                 raise Refusal(405, _shapes.error(405, "Method Not Allowed"))
             if call.operation == "time":
                 return 200, _encode([self.hub.time()]), path
+            if self._subscribe_keys is not None and call.sub_key not in self._subscribe_keys:
+                raise Refusal(400, _shapes.invalid_subscribe_key())
             if call.operation in _METHOD_OF:
                 return 200, _encode(self._access_call(call)), path
             self._check_access(call)

@@ -9,6 +9,9 @@ through a Deferred when the poll is held.
 * Every event gets a timetoken (unix time x 10^7 on the store's clock,
   strictly increasing) and goes into a bounded buffer per channel, so a poll
   with an older cursor catches up from there.
+* A presence entry carries ``d`` and ``u`` in the shape PubNub sends today
+  (``precise_timestamp``, ``pn_*`` metadata): see
+  :mod:`pubnub_twisted.server.presence._wire`.
 * A subscribe refreshes the uuid's presence on the data channels it lists
   (directly or through groups, never ``-pnpres`` names) when it is
   processed.  An open poll does not keep a uuid alive: only requests do.
@@ -27,13 +30,14 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall
 
 from pubnub_twisted.models import JSONObject
 from pubnub_twisted.protocol import PRESENCE_SUFFIX, timetoken_from_seconds
+from pubnub_twisted.server.presence._wire import presence_meta, presence_payload
 from pubnub_twisted.server.presence.store import PresenceEvent, PresenceStore
 
 __all__ = [
@@ -97,15 +101,29 @@ class SubscribeRequest:
 
 
 class _Event:
-    """One buffered event: a message or a presence payload on one channel."""
+    """One buffered event: a message or a presence payload on one channel.
 
-    __slots__ = ("channel", "payload", "publisher", "timetoken")
+    A presence event's entry also has ``u`` (its ``pn_*`` fields), built
+    from the payload when the event is first delivered and kept in ``meta``:
+    events nobody receives (a mass timeout, say) never pay for it.
+    """
 
-    def __init__(self, timetoken: int, channel: str, payload: object, publisher: str | None):
+    __slots__ = ("channel", "meta", "payload", "presence", "publisher", "timetoken")
+
+    def __init__(
+        self,
+        timetoken: int,
+        channel: str,
+        payload: object,
+        publisher: str | None,
+        presence: bool = False,
+    ):
         self.timetoken = timetoken
         self.channel = channel
         self.payload = payload
         self.publisher = publisher
+        self.presence = presence
+        self.meta: Body | None = None
 
 
 class _Poll:
@@ -155,19 +173,15 @@ def _entry(sub_key: str, event: _Event, match: str | None) -> Body:
     entry["p"] = {"t": str(event.timetoken), "r": REGION}
     entry["k"] = sub_key
     entry["c"] = event.channel
+    if event.presence:
+        if event.meta is None:
+            channel = event.channel.removesuffix(PRESENCE_SUFFIX)
+            event.meta = presence_meta(channel, cast(Body, event.payload))
+        entry["u"] = event.meta
     entry["d"] = event.payload
     if match is not None:
         entry["b"] = match
     return entry
-
-
-def _presence_payload(event: PresenceEvent) -> Body:
-    payload: Body = {"action": event.action, "timestamp": event.timestamp}
-    if event.state is not None:
-        payload["data"] = event.state
-    payload["uuid"] = event.uuid
-    payload["occupancy"] = event.occupancy
-    return payload
 
 
 def _serialized_size(payload: Body) -> int:
@@ -290,9 +304,14 @@ class SubscribeHub:
         return self._append(sub_key, channel, message, publisher)
 
     def _append(
-        self, sub_key: str, channel: str, payload: object, publisher: str | None = None
+        self,
+        sub_key: str,
+        channel: str,
+        payload: object,
+        publisher: str | None = None,
+        presence: bool = False,
     ) -> int:
-        event = _Event(self._tick(), channel, payload, publisher)
+        event = _Event(self._tick(), channel, payload, publisher, presence)
         buffer = self._buffers.get((sub_key, channel))
         if buffer is None:
             buffer = self._buffers[sub_key, channel] = deque(maxlen=self.options.buffer_size)
@@ -461,7 +480,8 @@ class SubscribeHub:
     def _announce(self, event: PresenceEvent) -> None:
         if event.action != "state-change" and self._in_interval_mode(event):
             return
-        self._append(event.sub_key, event.channel + PRESENCE_SUFFIX, _presence_payload(event))
+        payload = presence_payload(event)
+        self._append(event.sub_key, event.channel + PRESENCE_SUFFIX, payload, presence=True)
 
     def _in_interval_mode(self, event: PresenceEvent) -> bool:
         """Whether the event's channel is (now) in interval mode; if so, record the change."""
@@ -482,10 +502,15 @@ class SubscribeHub:
     def _intervals_due(self) -> None:
         """One ``interval`` event per channel in interval mode; quiet channels leave the mode."""
         self._interval_timer = None
-        timestamp = int(self._clock.seconds())
+        precise = int(self._clock.seconds() * 1000)
         for (sub_key, channel), interval in list(self._intervals.items()):
             occupancy = self.store.occupancy(sub_key, channel)
-            payload: Body = {"action": "interval", "timestamp": timestamp, "occupancy": occupancy}
+            payload: Body = {
+                "action": "interval",
+                "timestamp": precise // 1000,
+                "precise_timestamp": precise,
+                "occupancy": occupancy,
+            }
             if self.options.presence_deltas:
                 payload.update(interval.deltas())
                 if _serialized_size(payload) > MAX_INTERVAL_PAYLOAD:
@@ -495,6 +520,6 @@ class SubscribeHub:
             interval.changes.clear()
             if occupancy <= self.options.announce_max:
                 del self._intervals[sub_key, channel]
-            self._append(sub_key, channel + PRESENCE_SUFFIX, payload)
+            self._append(sub_key, channel + PRESENCE_SUFFIX, payload, presence=True)
         if self._intervals and not self._stopped:
             self._interval_timer = self._clock.callLater(self.options.interval, self._intervals_due)

@@ -99,6 +99,8 @@ def _presence(
         timestamp = timetoken // TIMETOKENS_PER_SECOND
     else:
         timestamp = _integer(raw_timestamp, "timestamp")
+    raw_precise = payload.get("precise_timestamp")
+    precise = None if raw_precise is None else _integer(raw_precise, "precise_timestamp")
     data = payload.get("data")
     interval = action == "interval"
     return PNPresenceEventResult(
@@ -114,6 +116,7 @@ def _presence(
         leave=_uuids(payload, "leave") if interval else None,
         timeout=_uuids(payload, "timeout") if interval else None,
         here_now_refresh=payload.get("here_now_refresh") is True,
+        precise_timestamp=precise,
     )
 
 

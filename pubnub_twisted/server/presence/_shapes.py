@@ -21,6 +21,7 @@ __all__ = [
     "group_channels",
     "here_now_flat",
     "here_now_wrapped",
+    "invalid_subscribe_key",
     "leave_ok",
     "ok",
     "registry_ok",
@@ -61,6 +62,17 @@ def forbidden(message: str, channels: list[str], groups: list[str]) -> Body:
         "error": True,
         "service": ACCESS_MANAGER,
         "status": 403,
+    }
+
+
+def invalid_subscribe_key() -> Body:
+    """PubNub's 400 for a subscribe key it does not know (recorded in 2016, the Python SDK's
+    ``invocations/envelope_raises`` cassette; the same body answers every service)."""
+    return {
+        "message": "Invalid Subscribe Key",
+        "error": True,
+        "service": ACCESS_MANAGER,
+        "status": 400,
     }
 
 

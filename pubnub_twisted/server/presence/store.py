@@ -49,7 +49,9 @@ class PresenceEvent:
     """One change of presence on one channel.
 
     ``occupancy`` is the channel's occupancy after the change; ``timestamp``
-    is the store clock's time in whole unix seconds.  ``state`` is the
+    is the store clock's time in whole unix seconds and ``precise_timestamp``
+    the same time in unix milliseconds (``timestamp == precise_timestamp //
+    1000``; ``None`` in an event built without one).  ``state`` is the
     uuid's state on a ``join`` (``None`` when it brought none) and the new
     state on a ``state-change`` (``{}`` when it was cleared); ``None`` on
     ``leave`` and ``timeout``.  Treat ``state`` as read-only: it is the
@@ -63,6 +65,7 @@ class PresenceEvent:
     occupancy: int
     timestamp: int
     state: JSONObject | None = None
+    precise_timestamp: int | None = None
 
 
 PresenceObserver = Callable[[PresenceEvent], object]
@@ -197,8 +200,9 @@ class PresenceStore:
         if not self._observers:
             return
         occupancy = len(space.channels.get(channel, ()))
+        precise = int(self._clock.seconds() * 1000)
         event = PresenceEvent(
-            space.sub_key, channel, action, uuid, occupancy, int(self._clock.seconds()), state
+            space.sub_key, channel, action, uuid, occupancy, precise // 1000, state, precise
         )
         for observer in list(self._observers):
             try:
