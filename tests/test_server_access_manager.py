@@ -17,6 +17,7 @@ from twisted.web.client import FileBodyProducer, readBody
 from pubnub_twisted.access.tokens import parse_token
 from pubnub_twisted.protocol import QueryValue, encode, encode_query, sign
 from pubnub_twisted.server import PresenceResource, PresenceStore
+from pubnub_twisted.server.access import needs
 from tests.test_server_harness import BASE, REGISTRY, SUB, Reply, ServerCase
 
 SECRET = "sec-c-manager"
@@ -367,6 +368,13 @@ class EnforcementTests(ManagerCase):
             self.assertEqual(
                 self.call(target, None).body, forbidden(channels=self._channels(target))
             )
+
+    def test_unknown_operation_needs_read(self) -> None:
+        """An operation the table does not list needs read on every resource it names."""
+        self.assertEqual(
+            needs("future_op", ["a"], ["g"]), [("channels", "a", 1), ("groups", "g", 1)]
+        )
+        self.assertEqual(needs("leave", ["a"], ["g"]), [])
 
     @staticmethod
     def _channels(target: str) -> list[str]:

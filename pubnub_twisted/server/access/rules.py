@@ -45,9 +45,17 @@ OPERATION_PERMISSIONS: Final[dict[str, tuple[Permission | None, Permission | Non
 }
 
 
+#: What an operation missing from the table needs.
+_UNKNOWN: Final = (Permission.READ, Permission.READ)
+
+
 def needs(operation: str, channels: Iterable[str], groups: Iterable[str]) -> list[Need]:
-    """What ``operation`` on these channels and groups needs (unknown operations: nothing)."""
-    on_channel, on_group = OPERATION_PERMISSIONS.get(operation, (None, None))
+    """What ``operation`` on these channels and groups needs.
+
+    An operation missing from :data:`OPERATION_PERMISSIONS` needs ``read``
+    on every channel and group it names: every named resource must be granted.
+    """
+    on_channel, on_group = OPERATION_PERMISSIONS.get(operation, _UNKNOWN)
     wanted: list[Need] = []
     if on_channel is not None:
         wanted.extend(("channels", name, on_channel) for name in channels)
