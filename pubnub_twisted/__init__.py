@@ -12,6 +12,15 @@ Quick look::
 """
 
 from pubnub_twisted._version import __version__
+from pubnub_twisted.access import (
+    UUID,
+    Channel,
+    Group,
+    PNToken,
+    PNTokenPermissions,
+    PNTokenResources,
+)
+from pubnub_twisted.access.results import PNGrantTokenResult, PNRevokeTokenResult
 from pubnub_twisted.callbacks import SubscribeCallback, SubscribeListener
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
@@ -55,6 +64,9 @@ from pubnub_twisted.pubnub import PubNub, PubNubTwisted
 from pubnub_twisted.pubsub.reconnect import Reconnection
 
 __all__ = [
+    "UUID",
+    "Channel",
+    "Group",
     "KeptMember",
     "PNChannelGroupsAddChannelResult",
     "PNChannelGroupsListResult",
@@ -68,6 +80,7 @@ __all__ = [
     "PNFetchMessagesResult",
     "PNFireResult",
     "PNGetStateResult",
+    "PNGrantTokenResult",
     "PNHeartbeatResult",
     "PNHereNowChannelData",
     "PNHereNowOccupantData",
@@ -80,12 +93,16 @@ __all__ = [
     "PNPresenceEventResult",
     "PNPublishResult",
     "PNReconnectionPolicy",
+    "PNRevokeTokenResult",
     "PNSetStateResult",
     "PNSignalMessageResult",
     "PNSignalResult",
     "PNStatus",
     "PNStatusCategory",
     "PNTimeResponse",
+    "PNToken",
+    "PNTokenPermissions",
+    "PNTokenResources",
     "PNWhereNowResult",
     "PresenceKeeper",
     "PresenceKeeperListener",

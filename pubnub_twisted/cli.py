@@ -494,6 +494,11 @@ def _add_serve_parser(subparsers: Any) -> None:
         "--auth-key", action="append", dest="auth_keys", help="allow this auth key (repeatable)"
     )
     serve.add_argument(
+        "--access-manager",
+        action="store_true",
+        help="Access Manager v3: grant/revoke tokens and require one (needs --secret-key)",
+    )
+    serve.add_argument(
         "--strict-names",
         action="store_true",
         help="answer 400 to channel and group names that break PubNub's naming rules "
@@ -606,6 +611,10 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
 
     if args.secret_key and not args.publish_key:
         raise CLIError("--secret-key needs --publish-key (the signature covers it)")
+    if args.access_manager and not args.secret_key:
+        raise CLIError("--access-manager needs --secret-key (tokens are signed with it)")
+    if args.access_manager and args.auth_keys:
+        raise CLIError("--access-manager and --auth-key exclude each other (tokens replace keys)")
     subscribe = subscribe_options(args)
     try:
         server = listen(
@@ -616,6 +625,7 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
             secret_key=args.secret_key,
             publish_key=args.publish_key,
             auth_keys=set(args.auth_keys) if args.auth_keys else None,
+            access_manager=args.access_manager,
             strict_names=args.strict_names,
             subscribe=subscribe,
             subscribe_keys=set(args.subscribe_keys) if args.subscribe_keys else None,

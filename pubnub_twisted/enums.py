@@ -58,6 +58,8 @@ class PNOperationType(enum.Enum):
     PNFireOperation = 25
     PNSignalOperation = 26
     PNFetchMessagesOperation = 45
+    PNAccessManagerRevokeToken = 40
+    PNAccessManagerGrantToken = 41
 
 
 class PNReconnectionPolicy(enum.Enum):

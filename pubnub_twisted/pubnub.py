@@ -9,8 +9,12 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IAgent
 
 from pubnub_twisted._presence_timeout import warn_if_short
+from pubnub_twisted.access.renewal import TokenProvider, Tokens
+from pubnub_twisted.access.tokens import PNToken, parse_token
 from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
+from pubnub_twisted.endpoints.access.grant_token import GrantToken
+from pubnub_twisted.endpoints.access.revoke_token import RevokeToken
 from pubnub_twisted.endpoints.base import Names
 from pubnub_twisted.endpoints.channel_groups.registration import (
     AddChannelToChannelGroup,
@@ -84,6 +88,7 @@ class PubNub:
         #: The reactor (or clock) this client schedules its timers on.
         self.reactor: IReactorTime = reactor
         self._transport = Transport(self.config, reactor, agent)
+        self._tokens = Tokens(reactor)
         self._name_rules = NameRules(self.config)
         self._subscription = SubscriptionManager(self)
         self._keepers: list[PresenceKeeper] = []
@@ -360,6 +365,41 @@ class PubNub:
         if keeper in self._keepers:
             self._keepers.remove(keeper)
 
+    # -- Access Manager ---------------------------------------------------------
+
+    def grant_token(self) -> GrantToken:
+        """Ask Access Manager for a token (needs the secret key: your server's call).
+
+        ``.ttl(minutes)``, ``.channels([...])``, ``.groups([...])``,
+        ``.uuids([...])`` of :class:`~pubnub_twisted.Channel` /
+        :class:`~pubnub_twisted.Group` / :class:`~pubnub_twisted.UUID`,
+        ``.authorized_uuid(uuid)`` and ``.meta({...})``; the result's
+        ``token`` is what a client passes to :meth:`set_token`.
+        """
+        return GrantToken(self)
+
+    def revoke_token(self, token: str) -> RevokeToken:
+        """Make ``token`` useless from now on (needs the secret key)."""
+        return RevokeToken(self, token)
+
+    @staticmethod
+    def parse_token(token: str) -> PNToken:
+        """What ``token`` grants (``PubNubException`` if it is not a token)."""
+        return parse_token(token)
+
+    def set_token(self, token: str | None) -> None:
+        """Send ``token`` as ``auth`` on every call from now on, instead of ``auth_key``."""
+        self._tokens.set_token(token)
+
+    def set_token_provider(self, provider: TokenProvider | None) -> None:
+        """Renew the token with ``provider()`` (a Deferred of a fresh token).
+
+        It is asked shortly before the current token expires, and once
+        after a 403 saying the token expired or was revoked (the refused
+        call is then repeated once).  ``None`` stops renewing.
+        """
+        self._tokens.set_provider(provider)
+
     # -- lifecycle ------------------------------------------------------------
 
     def stop(self) -> Deferred[None]:
@@ -371,6 +411,7 @@ class PubNub:
         flight then end with ``PNCancelledCategory``.  The Deferred fires once
         the connections are closed; no timer is left behind.
         """
+        self._tokens.stop()
         keepers = [keeper.stop() for keeper in list(self._keepers)]
         left = DeferredList([*keepers, self._subscription.stop()], consumeErrors=True)
         return left.addBoth(lambda _: self._transport.stop())

@@ -80,6 +80,11 @@ def _config(origin: str, uuid: str, overrides: dict[str, Any]) -> PNConfiguratio
     return config
 
 
+def _publish_key(secret_key: str | None, publish_key: str | None) -> str | None:
+    """With a secret key, the publish key the test clients sign with, unless told otherwise."""
+    return publish_key or (DEFAULT_PUBLISH_KEY if secret_key else None)
+
+
 @implementer(IAgent)
 class _CountingAgent:
     """treq's ``RequestTraversalAgent`` (in-memory HTTP), counting the requests made."""
@@ -117,7 +122,10 @@ class InMemoryPresence:
     the long-poll hold time, interval mode, debounce and fault modes;
     ``subscribe_keys`` (an allow-list) makes other keys get PubNub's 400
     ``"Invalid Subscribe Key"``.  Clients use :data:`DEFAULT_SUBSCRIBE_KEY`
-    unless given ``subscribe_key=``.
+    unless given ``subscribe_key=``.  ``access_manager=True`` (with a
+    ``secret_key``; the publish key defaults to the clients' own) enforces
+    Access Manager tokens: make a backend client with
+    ``client("backend", secret_key=...)`` to grant them.
     """
 
     def __init__(
@@ -129,6 +137,7 @@ class InMemoryPresence:
         publish_key: str | None = None,
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        access_manager: bool = False,
         subscribe_keys: set[str] | None = None,
         strict_names: bool = False,
     ) -> None:
@@ -138,9 +147,10 @@ class InMemoryPresence:
             self.store,
             here_now_cache=here_now_cache,
             secret_key=secret_key,
-            publish_key=publish_key,
+            publish_key=_publish_key(secret_key, publish_key),
             auth_keys=auth_keys,
             subscribe=subscribe,
+            access_manager=access_manager,
             subscribe_keys=subscribe_keys,
             strict_names=strict_names,
         )
@@ -226,6 +236,7 @@ class LocalPresenceServer:
         publish_key: str | None = None,
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        access_manager: bool = False,
         subscribe_keys: set[str] | None = None,
         strict_names: bool = False,
     ) -> LocalPresenceServer:
@@ -239,9 +250,10 @@ class LocalPresenceServer:
             reactor,
             here_now_cache=here_now_cache,
             secret_key=secret_key,
-            publish_key=publish_key,
+            publish_key=_publish_key(secret_key, publish_key),
             auth_keys=auth_keys,
             subscribe=subscribe,
+            access_manager=access_manager,
             subscribe_keys=subscribe_keys,
             strict_names=strict_names,
         )

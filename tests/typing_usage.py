@@ -15,6 +15,9 @@ from typing import Any, assert_type
 from twisted.internet.defer import Deferred
 
 from pubnub_twisted import (
+    UUID,
+    Channel,
+    Group,
     PNChannelGroupsAddChannelResult,
     PNChannelGroupsListResult,
     PNChannelGroupsRemoveChannelResult,
@@ -22,18 +25,22 @@ from pubnub_twisted import (
     PNConfiguration,
     PNEnvelope,
     PNGetStateResult,
+    PNGrantTokenResult,
     PNHeartbeatResult,
     PNHereNowChannelData,
     PNHereNowOccupantData,
     PNHereNowResult,
     PNLeaveResult,
+    PNRevokeTokenResult,
     PNSetStateResult,
     PNStatus,
     PNTimeResponse,
+    PNToken,
     PNWhereNowResult,
     PubNub,
     PubNubTwisted,
 )
+from pubnub_twisted.endpoints.access.grant_token import GrantToken
 from pubnub_twisted.endpoints.channel_groups.registration import (
     AddChannelToChannelGroup,
     ListChannelsInChannelGroup,
@@ -169,3 +176,17 @@ async def messaging(pubnub: PubNub) -> int:
     deleted = pubnub.delete_messages().channel("a").start(1).end(2)
     assert_type(await deleted.result(), PNDeleteMessagesResult)
     return sent.timetoken
+
+
+def access_chains(pubnub: PubNub) -> Deferred[PNRevokeTokenResult]:
+    """grant_token's chain keeps its type; tokens parse to a PNToken; permissions chain."""
+    channel = assert_type(Channel.pattern("^room-").read().write(), Channel)
+    assert_type(Group.id("g").manage(), Group)
+    assert_type(UUID.id("u").get().update(), UUID)
+    grant = pubnub.grant_token().ttl(15).authorized_uuid("alice").channels([channel])
+    grant = assert_type(grant.groups([Group.id("g").read()]).meta({"role": "x"}), GrantToken)
+    assert_type(grant.result(), Deferred[PNGrantTokenResult])
+    token = assert_type(pubnub.parse_token("qEF2"), PNToken)
+    assert_type(token.resources.channels["a"].read, bool)
+    pubnub.set_token("qEF2")
+    return assert_type(pubnub.revoke_token("qEF2").result(), Deferred[PNRevokeTokenResult])

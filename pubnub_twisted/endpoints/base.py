@@ -186,6 +186,7 @@ class Endpoint(Generic[R]):
     def __init__(self, pubnub: PubNub) -> None:
         self._pubnub = pubnub
         self._problem: PubNubException | None = None
+        self._auth_sent: str | None = None  # the auth (token) of the last URL built
         #: The body :meth:`_url` signed, for :meth:`_send` to send.
         self._payload: bytes | None = None
 
@@ -311,8 +312,9 @@ class Endpoint(Generic[R]):
         pairs = self._query()
         pairs.append(("pnsdk", PNSDK))
         pairs.append(("uuid", uuid))
-        if config.auth_key:
-            pairs.append(("auth", config.auth_key))
+        self._auth_sent = self._pubnub._tokens.auth(config.auth_key)
+        if self._auth_sent:
+            pairs.append(("auth", self._auth_sent))
         if config.secret_key:
             if not config.publish_key:
                 raise PubNubException(
@@ -355,9 +357,29 @@ class Endpoint(Generic[R]):
             return refused.addCallback(self._logged, None) if config.log_requests else refused
         started = self._pubnub.reactor.seconds()
         d = self._send(url).addCallbacks(self._on_response, self._on_failure)
+        d.addCallback(self._renew_when_denied)
         if config.log_requests:
             d.addCallback(self._logged, started)
         return d
+
+    def _renew_when_denied(
+        self, envelope: PNEnvelope[R]
+    ) -> PNEnvelope[R] | Deferred[PNEnvelope[R]]:
+        """After a 403 for an expired or revoked token, renew it and repeat the call once."""
+        tokens = self._pubnub._tokens
+        if not tokens.renewable(envelope.status, self._auth_sent):
+            return envelope
+
+        def again(renewed: bool) -> PNEnvelope[R] | Deferred[PNEnvelope[R]]:
+            if not renewed:
+                return envelope
+            try:
+                url = self._url()
+            except PubNubException:
+                return envelope
+            return self._send(url).addCallbacks(self._on_response, self._on_failure)
+
+        return tokens.renew_after_denial(self._auth_sent).addCallback(again)
 
     def _logged(self, envelope: PNEnvelope[R], started: float | None) -> PNEnvelope[R]:
         """Emit one structured event for a finished call (never the URL: it holds secrets)."""
@@ -482,6 +504,8 @@ def _error_message(code: int, data: Any, body: bytes) -> str:
     """Say why the service refused, from whatever it sent back."""
     if isinstance(data, dict):
         message = data.get("message") or data.get("error_message") or data.get("error")
+        if isinstance(message, dict):  # Access Manager v3: {"error": {"message", "details"}}
+            return _v3_error_message(message) or json.dumps(data)[:200]
         if isinstance(message, str) and message:
             payload = data.get("payload")
             if isinstance(payload, dict) and payload.get("channels"):
@@ -497,6 +521,19 @@ def _error_message(code: int, data: Any, body: bytes) -> str:
     if data is _NOT_JSON:
         return f"{phrase}; {_snippet(body)}"
     return f"{phrase}; {json.dumps(data)[:200]}"
+
+
+def _v3_error_message(error: dict[str, Any]) -> str:
+    """``message: detail (location); ...`` of an Access Manager v3 error object."""
+    message = error.get("message")
+    if not isinstance(message, str):
+        return ""
+    details = [
+        f"{d.get('message')} ({d.get('location')})"
+        for d in error.get("details") or []
+        if isinstance(d, dict) and d.get("message")
+    ]
+    return f"{message}: {'; '.join(details)}" if details else message
 
 
 def _unwrap(envelope: PNEnvelope[R]) -> R:

@@ -52,6 +52,7 @@ class Call:
     target_uuid: str = ""
     group: str = ""
     uuid: str = ""  # the caller's own uuid, once checked
+    token: str = ""  # the token a revoke names
     service: str = _shapes.PRESENCE
     publish_key: str = ""  # publish and signal name it in the path
     payload: str | None = None  # a message in the path, still percent-encoded
@@ -133,6 +134,7 @@ def route(call: Call) -> Call:
             or _route_registry(call, segments)
             or _route_subscribe(call, segments)
             or _route_messages(call, segments)
+            or _route_access(call, segments)
         )
     except UnicodeDecodeError:
         raise bad_request("Invalid request: not UTF-8 once percent-decoded") from None
@@ -235,4 +237,16 @@ def _route_messages(call: Call, segments: list[str]) -> bool:
     call.service = "History"
     call.sub_key = decode_value(segments[3])
     call.channels = decode_names(segments[5])
+    return True
+
+
+def _route_access(call: Call, segments: list[str]) -> bool:
+    # /v3/pam/{sub}/grant (POST) and /v3/pam/{sub}/grant/{token} (DELETE)
+    if segments[:2] != ["v3", "pam"] or len(segments) not in (4, 5) or segments[3] != "grant":
+        return False
+    call.service = _shapes.ACCESS_MANAGER
+    call.sub_key = decode_value(segments[2])
+    call.operation = "grant" if len(segments) == 4 else "revoke"
+    if len(segments) == 5:
+        call.token = decode_value(segments[4])
     return True

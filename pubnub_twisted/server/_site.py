@@ -195,6 +195,7 @@ def listen(
     subscribe: SubscribeOptions | None = None,
     subscribe_keys: Iterable[str] | None = None,
     backlog: int = DEFAULT_BACKLOG,
+    access_manager: bool = False,
     strict_names: bool = False,
 ) -> PresenceServer:
     """Serve a presence server on ``host:port`` (loopback, an ephemeral port by default).
@@ -215,6 +216,7 @@ def listen(
         publish_key=publish_key,
         auth_keys=auth_keys,
         subscribe=subscribe,
+        access_manager=access_manager,
         subscribe_keys=subscribe_keys,
         strict_names=strict_names,
     )

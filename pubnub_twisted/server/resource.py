@@ -33,6 +33,7 @@ from pubnub_twisted.protocol import (
 )
 from pubnub_twisted.server._names import NameGuard
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
+from pubnub_twisted.server.access.manager import AccessManager, pam_error
 from pubnub_twisted.server.messages import _shapes as _message_shapes
 from pubnub_twisted.server.messages.service import DELETE_NEEDS_SIGNATURE, MessageService
 from pubnub_twisted.server.messages.store import MessageStore
@@ -60,13 +61,21 @@ _MESSAGE_OPERATIONS: Final = frozenset(
         "delete_messages",
     }
 )
+#: A revoke names its token in the path; logs show the path without it.
+_TOKEN_IN_PATH: Final = re.compile(r"(/v3/pam/[^/]*/grant/)[^/]*")
 #: Parameters that do not change a here_now answer (left out of the cache key).
 _VOLATILE: Final = frozenset(
     {"pnsdk", "uuid", "auth", "timestamp", "signature"}  # caller and signing
     | {"requestid", "instanceid", "ee", "on-demand"}  # accepted and ignored
 )
-#: Methods other than GET, and the operations that take them.
-_METHODS: Final = {b"POST": ("publish",), b"DELETE": ("history",)}
+#: The methods each operation takes (GET alone for every other): a publish by
+#: POST, a delete of messages (DELETE on history), Access Manager's grant and revoke.
+_METHODS_OF: Final = {
+    "publish": (b"GET", b"POST"),
+    "history": (b"GET", b"DELETE"),
+    "grant": (b"POST",),
+    "revoke": (b"DELETE",),
+}
 _HEADERS: Final = (
     (b"Content-Type", b'text/javascript; charset="UTF-8"'),
     (b"Cache-Control", b"no-cache"),
@@ -159,6 +168,10 @@ class PresenceResource(Resource):
     body; v1 for a publish by POST, as PubNub's SDK signs) and a ``timestamp`` within
     :data:`~pubnub_twisted.protocol.SIGNATURE_WINDOW` seconds; with
     ``auth_keys`` every request must carry one of them as ``auth``.
+    With ``access_manager`` (which needs ``secret_key``) the server is an
+    Access Manager v3: it grants and revokes tokens, a request signed with
+    the secret key has full access, and any other request needs a token
+    granting what it asks for (see :mod:`pubnub_twisted.server.access`).
     ``/time/0`` is always open, as PubNub's is.  With ``subscribe_keys``
     (an allow-list) a request for any other subscribe key gets PubNub's
     answer for an unknown key: 400, ``"Invalid Subscribe Key"``; without it
@@ -195,12 +208,17 @@ class PresenceResource(Resource):
         auth_keys: Iterable[str] | None = None,
         subscribe: SubscribeOptions | None = None,
         message_store: MessageStore | None = None,
+        access_manager: bool = False,
         subscribe_keys: Iterable[str] | None = None,
         strict_names: bool = False,
     ) -> None:
         Resource.__init__(self)
         if secret_key is not None and not publish_key:
             raise ValueError("verifying signatures needs the publish key as well")
+        if access_manager and secret_key is None:
+            raise ValueError("the Access Manager needs the secret key")
+        if access_manager and auth_keys is not None:
+            raise ValueError("auth keys and the Access Manager exclude each other")
         if here_now_cache < 0:
             raise ValueError("here_now_cache must not be negative")
         self.store = store
@@ -208,6 +226,9 @@ class PresenceResource(Resource):
         self._secret_key = secret_key
         self._publish_key = publish_key or ""
         self._auth_keys = None if auth_keys is None else frozenset(auth_keys)
+        self.access: AccessManager | None = None
+        if access_manager and secret_key is not None:
+            self.access = AccessManager(secret_key, store.clock)
         self._subscribe_keys = None if subscribe_keys is None else frozenset(subscribe_keys)
         if self._subscribe_keys is not None and not all(self._subscribe_keys):
             raise ValueError("subscribe_keys must be non-empty strings")
@@ -300,24 +321,26 @@ class PresenceResource(Resource):
     def _answer(
         self, method: bytes, uri: bytes, *, hold: bool, body: bytes = b""
     ) -> tuple[int, bytes | Deferred[bytes], str]:
-        path = uri.partition(b"?")[0].decode("utf-8", "replace")
+        path = _TOKEN_IN_PATH.sub(r"\1<token>", uri.partition(b"?")[0].decode("utf-8", "replace"))
         not_allowed = Refusal(405, _shapes.error(405, "Method Not Allowed"))
         try:
-            if method != b"GET" and method not in _METHODS:
+            if method not in (b"GET", b"POST", b"DELETE"):
                 raise not_allowed
             if len(uri) > MAX_URL_LENGTH:
                 raise Refusal(414, _shapes.error(414, "Request URI Too Long"))
             call = route(parse(uri))
             call.method, call.body = method.decode("ascii", "replace").upper(), body
-            path = call.path
-            if method != b"GET" and call.operation not in _METHODS[method]:
+            path = _TOKEN_IN_PATH.sub(r"\1<token>", call.path)
+            if method not in _METHODS_OF.get(call.operation, (b"GET",)):
                 raise not_allowed
             if call.operation == "time":
                 return 200, _encode([self.hub.time()]), path
-            if method == b"DELETE":
+            if method == b"DELETE" and call.operation == "history":
                 call.operation = "delete_messages"
             if self._subscribe_keys is not None and call.sub_key not in self._subscribe_keys:
                 raise Refusal(400, _shapes.invalid_subscribe_key())
+            if call.operation in ("grant", "revoke"):
+                return 200, _encode(self._access_call(call)), path
             self._check_access(call)
             call.uuid = self._check_uuid(call.text("uuid"), call.service)
             self._names.check(call)
@@ -356,7 +379,34 @@ class PresenceResource(Resource):
 
     # -- checks -------------------------------------------------------------
 
+    def _access_call(self, call: Call) -> dict[str, Any]:
+        """Grant or revoke: Access Manager on, and signed with the secret key."""
+        if self.access is None or self._secret_key is None:
+            raise pam_error(403, "Access Manager is not enabled", call.operation)
+        try:
+            self._check_signature(call, self._secret_key)
+        except Refusal:
+            raise pam_error(
+                403,
+                "Invalid signature",
+                call.operation,
+                (
+                    "Client and server produced different signatures for the same inputs.",
+                    "signature",
+                    "query",
+                ),
+            ) from None
+        if call.operation == "grant":
+            return self.access.grant(call, call.body)
+        return self.access.revoke(call)
+
     def _check_access(self, call: Call) -> None:
+        if self.access is not None:
+            if call.raw("signature") is not None and self._secret_key is not None:
+                self._check_signature(call, self._secret_key)  # signed: full access
+            else:
+                self.access.authorize(call)
+            return
         if self._secret_key is not None:
             self._check_signature(call, self._secret_key)
         if self._auth_keys is not None and call.text("auth") not in self._auth_keys:
