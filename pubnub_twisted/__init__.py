@@ -12,10 +12,20 @@ Quick look::
 """
 
 from pubnub_twisted._version import __version__
+from pubnub_twisted.access import (
+    UUID,
+    Channel,
+    Group,
+    PNToken,
+    PNTokenPermissions,
+    PNTokenResources,
+)
+from pubnub_twisted.access.results import PNGrantTokenResult, PNRevokeTokenResult
 from pubnub_twisted.callbacks import SubscribeCallback, SubscribeListener
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
 from pubnub_twisted.errors import PubNubException
+from pubnub_twisted.keeper import KeptMember, PresenceKeeper, PresenceKeeperListener
 from pubnub_twisted.models import (
     PNChannelGroupsAddChannelResult,
     PNChannelGroupsListResult,
@@ -34,35 +44,68 @@ from pubnub_twisted.models import (
     PNStatus,
     PNWhereNowResult,
 )
-from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult, PNTimeResponse
+from pubnub_twisted.models_messages import (
+    PNDeleteMessagesResult,
+    PNFetchMessageItem,
+    PNFetchMessagesResult,
+    PNFireResult,
+    PNMessageCountResult,
+    PNPublishResult,
+    PNSignalResult,
+)
+from pubnub_twisted.models_pubsub import (
+    PNMessageResult,
+    PNPresenceEventResult,
+    PNSignalMessageResult,
+    PNTimeResponse,
+)
 from pubnub_twisted.presence_view import PresenceView, PresenceViewListener, PresenceViewPhase
 from pubnub_twisted.pubnub import PubNub, PubNubTwisted
 from pubnub_twisted.pubsub.reconnect import Reconnection
 
 __all__ = [
+    "UUID",
+    "Channel",
+    "Group",
+    "KeptMember",
     "PNChannelGroupsAddChannelResult",
     "PNChannelGroupsListResult",
     "PNChannelGroupsRemoveChannelResult",
     "PNChannelGroupsRemoveGroupResult",
     "PNConfiguration",
+    "PNDeleteMessagesResult",
     "PNEnvelope",
     "PNErrorData",
+    "PNFetchMessageItem",
+    "PNFetchMessagesResult",
+    "PNFireResult",
     "PNGetStateResult",
+    "PNGrantTokenResult",
     "PNHeartbeatResult",
     "PNHereNowChannelData",
     "PNHereNowOccupantData",
     "PNHereNowOccupantsData",
     "PNHereNowResult",
     "PNLeaveResult",
+    "PNMessageCountResult",
     "PNMessageResult",
     "PNOperationType",
     "PNPresenceEventResult",
+    "PNPublishResult",
     "PNReconnectionPolicy",
+    "PNRevokeTokenResult",
     "PNSetStateResult",
+    "PNSignalMessageResult",
+    "PNSignalResult",
     "PNStatus",
     "PNStatusCategory",
     "PNTimeResponse",
+    "PNToken",
+    "PNTokenPermissions",
+    "PNTokenResources",
     "PNWhereNowResult",
+    "PresenceKeeper",
+    "PresenceKeeperListener",
     "PresenceView",
     "PresenceViewListener",
     "PresenceViewPhase",

@@ -13,7 +13,11 @@ from pubnub_twisted.enums import PNStatusCategory
 
 if TYPE_CHECKING:
     from pubnub_twisted.models import PNStatus
-    from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult
+    from pubnub_twisted.models_pubsub import (
+        PNMessageResult,
+        PNPresenceEventResult,
+        PNSignalMessageResult,
+    )
     from pubnub_twisted.pubnub import PubNub
 
 __all__ = ["SubscribeCallback", "SubscribeListener"]
@@ -39,6 +43,9 @@ class SubscribeCallback:
 
     def presence(self, pubnub: PubNub, event: PNPresenceEventResult) -> None:
         """A presence event (join, leave, timeout, state-change, interval) arrived."""
+
+    def signal(self, pubnub: PubNub, signal: PNSignalMessageResult) -> None:
+        """A signal arrived on a subscribed channel."""
 
 
 class _Queue(Generic[T]):
@@ -93,6 +100,7 @@ class SubscribeListener(SubscribeCallback):
         self._statuses: _Queue[PNStatus] = _Queue(keep)
         self._presence: _Queue[PNPresenceEventResult] = _Queue(keep)
         self._messages: _Queue[PNMessageResult] = _Queue(keep)
+        self._signals: _Queue[PNSignalMessageResult] = _Queue(keep)
 
     def status(self, pubnub: PubNub, status: PNStatus) -> None:
         """Queue the status for :meth:`wait_for_status`."""
@@ -105,6 +113,10 @@ class SubscribeListener(SubscribeCallback):
     def message(self, pubnub: PubNub, message: PNMessageResult) -> None:
         """Queue the message for :meth:`wait_for_message`."""
         self._messages.put(message)
+
+    def signal(self, pubnub: PubNub, signal: PNSignalMessageResult) -> None:
+        """Queue the signal for :meth:`wait_for_signal`."""
+        self._signals.put(signal)
 
     def wait_for_status(self, *categories: PNStatusCategory) -> Deferred[PNStatus]:
         """The next status in one of ``categories`` (any status when none are given)."""
@@ -158,3 +170,7 @@ class SubscribeListener(SubscribeCallback):
             return (channel is None or item.channel == channel) and (match is None or match(item))
 
         return self._messages.take(matches)
+
+    def wait_for_signal(self, *, channel: str | None = None) -> Deferred[PNSignalMessageResult]:
+        """The next signal on ``channel`` (on any channel when ``None``)."""
+        return self._signals.take(lambda item: channel is None or item.channel == channel)

@@ -32,6 +32,7 @@ from pubnub_twisted.models import (
     PNSetStateResult,
     PNWhereNowResult,
 )
+from pubnub_twisted.models_messages import PNFetchMessagesResult, PNPublishResult
 from pubnub_twisted.models_pubsub import PNTimeResponse
 from pubnub_twisted.protocol import DEFAULT_ORIGIN
 from pubnub_twisted.pubnub import PubNub
@@ -154,6 +155,18 @@ def _jsonable(result: Any) -> Any:
         return {"state": result.state}
     if isinstance(result, PNTimeResponse):
         return {"timetoken": result.timetoken, "time": result.date_time().isoformat()}
+    if isinstance(result, PNPublishResult):
+        return {"timetoken": result.timetoken}
+    if isinstance(result, PNFetchMessagesResult):
+        return {
+            "channels": {
+                name: [
+                    {"timetoken": item.timetoken, "uuid": item.uuid, "message": item.message}
+                    for item in items
+                ]
+                for name, items in result.channels.items()
+            }
+        }
     return {"ok": True}
 
 
@@ -177,6 +190,15 @@ def _table(result: Any) -> str:
         return _dumps(result.state)
     if isinstance(result, PNTimeResponse):
         return f"{result.timetoken}  {result.date_time().isoformat()}"
+    if isinstance(result, PNPublishResult):
+        return f"sent {result.timetoken}"
+    if isinstance(result, PNFetchMessagesResult):
+        lines = [
+            f"{name}  {item.timetoken}  {item.uuid or '-'}  {_dumps(item.message)}"
+            for name, items in result.channels.items()
+            for item in items
+        ]
+        return "\n".join(lines) if lines else "(no messages)"
     return "OK"
 
 
@@ -258,6 +280,28 @@ def _groups(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
     return builder.channel_group(args.group).result()  # type: ignore[no-any-return]
 
 
+def _message_arg(text: str) -> Any:
+    """JSON when the text is JSON, else the text itself as a string message."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _publish(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
+    builder = pubnub.publish().channel(args.channel).message(args.message).use_post(args.post)
+    if args.meta is not None:
+        builder.meta(args.meta)
+    return builder.result()
+
+
+def _history(pubnub: PubNub, args: argparse.Namespace) -> Deferred[Any]:
+    builder = pubnub.fetch_messages().channels(args.channel).include_uuid(True)
+    if args.count is not None:
+        builder.maximum_per_channel(args.count)
+    return builder.result()
+
+
 OPERATIONS: dict[str, tuple[Operation, str, str]] = {
     "here-now": (
         _here_now,
@@ -293,6 +337,16 @@ OPERATIONS: dict[str, tuple[Operation, str, str]] = {
         _time,
         "the service's current time as a timetoken",
         "pubnub-twisted time --origin 127.0.0.1:8090 --no-ssl",
+    ),
+    "publish": (
+        _publish,
+        "publish a message (JSON, or plain text) on a channel",
+        'pubnub-twisted publish --channel lobby --message \'{"text": "hi"}\'',
+    ),
+    "history": (
+        _history,
+        "the stored messages of channels, oldest first",
+        "pubnub-twisted history --channel lobby --count 10",
     ),
     "groups": (
         _groups,
@@ -334,6 +388,20 @@ def _add_operation_parsers(subparsers: Any) -> None:
     _add_names(leave)
 
     _subparser(subparsers, "time")
+
+    publish = _subparser(subparsers, "publish")
+    publish.add_argument("--channel", required=True, help="the channel")
+    publish.add_argument(
+        "--message", type=_message_arg, required=True, help="the message: JSON, or plain text"
+    )
+    publish.add_argument("--meta", type=_state_arg, help="meta for subscribers, a JSON object")
+    publish.add_argument("--post", action="store_true", help="send the message as a POST body")
+
+    history = _subparser(subparsers, "history")
+    history.add_argument("--channel", action="append", required=True, help="a channel (repeatable)")
+    history.add_argument(
+        "--count", type=int, help="messages per channel (100 for one, 25 for several)"
+    )
 
     groups = _subparser(subparsers, "groups")
     groups.add_argument("action", choices=["add", "remove", "list", "delete"])
@@ -424,6 +492,11 @@ def _add_serve_parser(subparsers: Any) -> None:
     serve.add_argument("--publish-key", help="publish key (needed with --secret-key)")
     serve.add_argument(
         "--auth-key", action="append", dest="auth_keys", help="allow this auth key (repeatable)"
+    )
+    serve.add_argument(
+        "--access-manager",
+        action="store_true",
+        help="Access Manager v3: grant/revoke tokens and require one (needs --secret-key)",
     )
     serve.add_argument(
         "--strict-names",
@@ -545,6 +618,10 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
 
     if args.secret_key and not args.publish_key:
         raise CLIError("--secret-key needs --publish-key (the signature covers it)")
+    if args.access_manager and not args.secret_key:
+        raise CLIError("--access-manager needs --secret-key (tokens are signed with it)")
+    if args.access_manager and args.auth_keys:
+        raise CLIError("--access-manager and --auth-key exclude each other (tokens replace keys)")
     subscribe = subscribe_options(args)
     try:
         server = listen(
@@ -555,6 +632,7 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
             secret_key=args.secret_key,
             publish_key=args.publish_key,
             auth_keys=set(args.auth_keys) if args.auth_keys else None,
+            access_manager=args.access_manager,
             strict_names=args.strict_names,
             subscribe=subscribe,
             subscribe_keys=set(args.subscribe_keys) if args.subscribe_keys else None,
@@ -629,6 +707,82 @@ async def _run_watch(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
     return EXIT_OK
 
 
+def _add_simulate_parser(subparsers: Any) -> None:
+    simulate = subparsers.add_parser(
+        "simulate",
+        help="keep simulated users present, coming and going (Ctrl-C: they leave)",
+        description="Keep --users simulated users present on --channels channels (one to "
+        "three each, with state) with a presence keeper, and every 1/--churn seconds make "
+        "one leave, time out, change state or move (leavers and timed-out users are "
+        "replaced, so the count stays steady).  A status line every --report-every "
+        "seconds.  Ctrl-C makes everyone leave.",
+        epilog="example:\n  pubnub-twisted simulate --users 1000 --channels 50 --churn 5 "
+        "--origin 127.0.0.1:8090 --no-ssl --subscribe-key sub-c-local",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    simulate.add_argument("--users", type=int, default=100, help="users kept (default 100)")
+    simulate.add_argument("--channels", type=int, default=10, help="channels (default 10)")
+    simulate.add_argument(
+        "--churn", type=float, default=1.0, help="changes per second (default 1; 0: none)"
+    )
+    simulate.add_argument(
+        "--presence-timeout",
+        type=int,
+        default=20,
+        help="presence timeout of the simulated users, seconds (default 20)",
+    )
+    simulate.add_argument("--seed", type=int, help="seed the random choices (repeatable runs)")
+    simulate.add_argument(
+        "--report-every", type=float, default=5.0, help="seconds between status lines"
+    )
+    _add_client_options(simulate)
+    simulate.set_defaults(command_runner=_run_simulate)
+
+
+async def _run_simulate(reactor: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from twisted.internet.task import LoopingCall  # noqa: PLC0415
+
+    from pubnub_twisted.simulate import Simulation, SimulationOptions  # noqa: PLC0415
+
+    options = SimulationOptions(
+        users=args.users,
+        channels=args.channels,
+        churn=args.churn,
+        presence_timeout=args.presence_timeout,
+        seed=args.seed,
+    )
+    options.check()
+    if not args.report_every > 0:
+        raise CLIError("--report-every must be more than 0 seconds")
+    pubnub = PubNub(_config(args), reactor=reactor)
+    simulation = Simulation(pubnub, options)
+    simulation.start()
+    shown = ", ".join(simulation.channels[:3]) + (", ..." if options.channels > 3 else "")
+    out.write(
+        f"simulating {options.users} users on {options.channels} channels ({shown}), "
+        f"{options.churn:g} changes per second; Ctrl-C makes them leave\n"
+    )
+    out.flush()
+    reporter = LoopingCall(lambda: _write_line(out, simulation.status_line()))
+    reporter.clock = reactor
+    reporter.start(args.report_every, now=False)
+
+    def shutdown() -> Deferred[None]:
+        reporter.stop()
+        left = simulation.stop()
+        left.addBoth(lambda _: _write_line(out, "everyone left"))
+        return left.addBoth(lambda _: pubnub.stop())
+
+    reactor.addSystemEventTrigger("before", "shutdown", shutdown)
+    await Deferred()  # until SIGINT/SIGTERM stops the reactor
+    return EXIT_OK
+
+
+def _write_line(out: TextIO, line: str) -> None:
+    out.write(line + "\n")
+    out.flush()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -640,6 +794,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo_parser(subparsers)
     _add_serve_parser(subparsers)
     _add_watch_parser(subparsers)
+    _add_simulate_parser(subparsers)
     _add_operation_parsers(subparsers)
     return parser
 

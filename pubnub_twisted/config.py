@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid as _uuid
+from typing import TYPE_CHECKING
 
 from pubnub_twisted.enums import PNReconnectionPolicy
 from pubnub_twisted.protocol import DEFAULT_ORIGIN, DEFAULT_PRESENCE_TIMEOUT
 
+if TYPE_CHECKING:
+    from pubnub_twisted.crypto import PubNubCryptoModule
+
 __all__ = ["PNConfiguration"]
 
-_SECRET_FIELDS = ("secret_key", "auth_key")
+_SECRET_FIELDS = ("secret_key", "auth_key", "cipher_key")
 
 
 class PNConfiguration:
@@ -28,8 +32,10 @@ class PNConfiguration:
         "_presence_timeout",
         "auth_key",
         "ca_certs_file",
+        "cipher_key",
         "connect_timeout",
         "connection_pool_size",
+        "crypto_module",
         "log_requests",
         "maximum_reconnection_interval",
         "maximum_reconnection_retries",
@@ -50,6 +56,7 @@ class PNConfiguration:
         "subscribe_request_timeout",
         "suppress_leave_events",
         "tls_verify",
+        "use_random_initialization_vector",
         "uuid",
     )
 
@@ -107,6 +114,14 @@ class PNConfiguration:
         self.log_requests: bool = False
         #: Do not send a leave when unsubscribing.
         self.suppress_leave_events: bool = False
+        #: Encrypt published messages and decrypt received and fetched ones with this
+        #: key (PubNub's legacy cryptor unless ``crypto_module`` says otherwise).
+        self.cipher_key: str | None = None
+        #: Legacy cryptor: a random IV per message (PubNub's default) or the fixed one.
+        self.use_random_initialization_vector: bool = True
+        #: ``AesCbcCryptoModule(config)`` or ``LegacyCryptoModule(config)`` (see
+        #: :mod:`pubnub_twisted.crypto`); ``None`` with ``cipher_key`` means legacy.
+        self.crypto_module: PubNubCryptoModule | None = None
         #: Refuse (``PNERR_INVALID_NAME``, nothing sent) channel and group names
         #: that break PubNub's naming rules, instead of sending them with a
         #: warning logged once per name.  A comma is always refused.

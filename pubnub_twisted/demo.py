@@ -6,7 +6,8 @@ through here_now (plain, with state, occupancy only, channel groups, paged),
 where_now, set_state and get_state (channels and groups), a leave and a
 timeout, then shows live presence events (join, state-change, leave,
 timeout) arriving at a subscribed watcher, and ends with a live presence
-view (``pubnub.presence_view``) printed as it changes.  With ``--origin`` and keys it
+view (``pubnub.presence_view``) printed as it changes, and a short lobby chat
+(publish with meta, a typing signal, the history).  With ``--origin`` and keys it
 runs the same tour against PubNub.
 """
 
@@ -24,7 +25,11 @@ from twisted.internet.task import deferLater
 from pubnub_twisted.callbacks import SubscribeCallback
 from pubnub_twisted.config import PNConfiguration
 from pubnub_twisted.models import PNHereNowResult
-from pubnub_twisted.models_pubsub import PNPresenceEventResult
+from pubnub_twisted.models_pubsub import (
+    PNMessageResult,
+    PNPresenceEventResult,
+    PNSignalMessageResult,
+)
 from pubnub_twisted.presence_view import PresenceView, PresenceViewListener
 from pubnub_twisted.pubnub import PubNub
 from pubnub_twisted.testing import LocalPresenceServer
@@ -224,6 +229,7 @@ async def _walk(tour: _Tour, reactor: IReactorTCP, options: DemoOptions) -> None
     )
 
     await _live(tour, clock, options)
+    await _chat(tour, clock)
 
 
 async def _live(tour: _Tour, clock: IReactorTime, options: DemoOptions) -> None:
@@ -310,3 +316,48 @@ async def _view(tour: _Tour, clock: IReactorTime) -> None:
     await gina.leave().channels(LOBBY).result()
     await change
     view.stop()
+
+
+class _ChatPrinter(SubscribeCallback):
+    """Prints the lobby's messages and signals; fires ``done`` after ``expected`` messages."""
+
+    def __init__(self, tour: _Tour, clock: IReactorTime, expected: int) -> None:
+        self.tour, self.expected = tour, expected
+        self.connected: Deferred[None] = Deferred()
+        self.done: Deferred[None] = Deferred()
+        self.done.addTimeout(10, clock)
+
+    def status(self, pubnub: PubNub, status: Any) -> None:
+        if not self.connected.called:
+            self.connected.callback(None)
+
+    def signal(self, pubnub: PubNub, signal: PNSignalMessageResult) -> None:
+        self.tour.say(f"   ({signal.publisher} is {signal.message})")
+
+    def message(self, pubnub: PubNub, message: PNMessageResult) -> None:
+        lang = (message.user_metadata or {}).get("lang", "?")
+        self.tour.say(f"   {message.publisher} [{lang}]: {message.message['text']}")
+        self.expected -= 1
+        if self.expected == 0:
+            self.done.callback(None)
+
+
+async def _chat(tour: _Tour, clock: IReactorTime) -> None:
+    tour.title(f"A lobby chat: alice listens on {LOBBY}, bob and alice talk")
+    alice, bob = tour.client("alice", clock), tour.client("bob", clock)
+    printer = _ChatPrinter(tour, clock, expected=2)
+    alice.add_listener(printer)
+    alice.subscribe().channels(LOBBY).execute()
+    await printer.connected
+    await bob.signal().channel(LOBBY).message("typing").result()
+    sent = (
+        await bob.publish().channel(LOBBY).message({"text": "game?"}).meta({"lang": "en"}).result()
+    )
+    await alice.publish().channel(LOBBY).message({"text": "oui!"}).meta({"lang": "fr"}).result()
+    await printer.done
+    history = (
+        await bob.fetch_messages().channels(LOBBY).include_uuid(True).end(sent.timetoken).result()
+    )
+    said = [f"{item.uuid}: {item.message['text']}" for item in history.channels.get(LOBBY, [])]
+    tour.say(f"   history of {LOBBY} from bob's message on: {'; '.join(said)}")
+    alice.unsubscribe_all()

@@ -41,6 +41,7 @@ class PNOperationType(enum.Enum):
 
     PNSubscribeOperation = 1
     PNUnsubscribeOperation = 2
+    PNPublishOperation = 3
     PNWhereNowOperation = 5
     PNHeartbeatOperation = 6
     PNSetStateOperation = 7
@@ -52,6 +53,13 @@ class PNOperationType(enum.Enum):
     PNTimeOperation = 14
     PNHereNowOperation = 18
     PNGetState = 19
+    PNHistoryDeleteOperation = 23
+    PNMessageCountOperation = 24
+    PNFireOperation = 25
+    PNSignalOperation = 26
+    PNFetchMessagesOperation = 45
+    PNAccessManagerRevokeToken = 40
+    PNAccessManagerGrantToken = 41
 
 
 class PNReconnectionPolicy(enum.Enum):

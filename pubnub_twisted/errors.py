@@ -17,13 +17,20 @@ __all__ = [
     "PNERR_CLIENT_ERROR",
     "PNERR_CLIENT_TIMEOUT",
     "PNERR_CONNECTION_ERROR",
+    "PNERR_DECRYPTION_ERROR",
     "PNERR_GROUP_MISSING",
+    "PNERR_INVALID_ACCESS_TOKEN",
     "PNERR_INVALID_ARGUMENT",
+    "PNERR_INVALID_META",
     "PNERR_INVALID_NAME",
     "PNERR_JSON_DECODING_FAILED",
     "PNERR_MALFORMED_RESPONSE",
+    "PNERR_MESSAGE_MISSING",
+    "PNERR_MESSAGE_TOO_LARGE",
     "PNERR_PUBLISH_KEY_MISSING",
+    "PNERR_PUBLISH_OUTCOME_UNKNOWN",
     "PNERR_REQUEST_CANCELLED",
+    "PNERR_RESOURCES_MISSING",
     "PNERR_SECRET_KEY_MISSING",
     "PNERR_SERVER_ERROR",
     "PNERR_STATE_MISSING",
@@ -31,6 +38,7 @@ __all__ = [
     "PNERR_SUBSCRIBE_KEY_MISSING",
     "PNERR_TLS_ERROR",
     "PNERR_TLS_UNTRUSTED",
+    "PNERR_TTL_MISSING",
     "PNERR_URL_TOO_LONG",
     "PNERR_UUID_MISSING",
     "PubNubException",
@@ -56,6 +64,17 @@ PNERR_CLIENT_TIMEOUT = "Client Timeout"
 PNERR_REQUEST_CANCELLED = "Request Cancelled"
 PNERR_TLS_ERROR = "TLS Error"
 PNERR_TLS_UNTRUSTED = "TLS Certificate Not Trusted"
+PNERR_DECRYPTION_ERROR = "Decryption error"
+PNERR_MESSAGE_MISSING = "Message missing"
+PNERR_MESSAGE_TOO_LARGE = "Message too large"
+#: A publish whose connection failed after the request may have reached the
+#: service: it was not sent again, and may or may not have been delivered.
+PNERR_PUBLISH_OUTCOME_UNKNOWN = "Publish outcome unknown"
+# Access Manager v3 (PubNub's texts).
+PNERR_INVALID_ACCESS_TOKEN = "Invalid access token"
+PNERR_TTL_MISSING = "TTL missing"
+PNERR_RESOURCES_MISSING = "Resources missing"
+PNERR_INVALID_META = "Invalid meta parameter"
 
 
 class PubNubException(Exception):

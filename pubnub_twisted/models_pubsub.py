@@ -14,7 +14,7 @@ from typing import Any
 from pubnub_twisted.models import JSONObject
 from pubnub_twisted.protocol import TIMETOKENS_PER_SECOND
 
-__all__ = ["PNMessageResult", "PNPresenceEventResult", "PNTimeResponse"]
+__all__ = ["PNMessageResult", "PNPresenceEventResult", "PNSignalMessageResult", "PNTimeResponse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +75,11 @@ class PNMessageResult:
     ``subscription`` is ``None`` for a direct subscription, else the channel
     group (or wildcard) it came through.  ``publisher`` is the uuid that
     published it, when the service says.  ``user_metadata`` is the publish
-    ``meta``, if any.
+    ``meta``, if any; ``custom_message_type`` the publisher's own type label.
+    With a cipher key configured, ``message`` is decrypted; when it cannot
+    be, ``message`` is what arrived and ``error`` says why (a
+    ``PubNubException`` with ``PNERR_DECRYPTION_ERROR``; listeners also get
+    a ``PNDecryptionErrorCategory`` status).
     """
 
     message: Any
@@ -84,11 +88,27 @@ class PNMessageResult:
     timetoken: int
     publisher: str | None = None
     user_metadata: Any = None
+    custom_message_type: str | None = None
+    error: Exception | None = None
+
+    _kind = "message"
 
     def __str__(self) -> str:
         via = "" if self.subscription is None else f" via {self.subscription}"
         by = "" if self.publisher is None else f" from {self.publisher}"
-        return f"message on {self.channel}{via}{by}: {self.message!r} @{self.timetoken}"
+        kind = "" if self.custom_message_type is None else f" ({self.custom_message_type})"
+        failed = "" if self.error is None else f" [not decrypted: {self.error}]"
+        return (
+            f"{self._kind}{kind} on {self.channel}{via}{by}: {self.message!r}"
+            f" @{self.timetoken}{failed}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PNSignalMessageResult(PNMessageResult):
+    """A signal (a small message, never stored, never encrypted) on a subscribed channel."""
+
+    _kind = "signal"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,11 @@ __all__ = [
     "DEFAULT_ORIGIN",
     "DEFAULT_PRESENCE_TIMEOUT",
     "MAX_HERE_NOW_LIMIT",
+    "MAX_HISTORY_MULTIPLE",
+    "MAX_HISTORY_SINGLE",
+    "MAX_MESSAGE_SIZE",
     "MAX_NAME_LENGTH",
+    "MAX_SIGNAL_SIZE",
     "MAX_URL_LENGTH",
     "MAX_UUID_LENGTH",
     "NAMING_RULES_URL",
@@ -65,6 +69,13 @@ MAX_UUID_LENGTH: Final = 92
 SIGNATURE_WINDOW: Final = 60
 #: Suffix of the presence channel that carries a channel's events.
 PRESENCE_SUFFIX: Final = "-pnpres"
+#: Largest message PubNub accepts (channel and message as sent); larger gets HTTP 413.
+MAX_MESSAGE_SIZE: Final = 32 * 1024
+#: Largest signal payload (the message's JSON, UTF-8); larger gets HTTP 413.
+MAX_SIGNAL_SIZE: Final = 64
+#: fetch_messages' cap (and default) per channel: one channel, several channels.
+MAX_HISTORY_SINGLE: Final = 100
+MAX_HISTORY_MULTIPLE: Final = 25
 #: A timetoken counts 100-nanosecond units since the unix epoch (17 digits today).
 TIMETOKENS_PER_SECOND: Final = 10_000_000
 

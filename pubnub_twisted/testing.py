@@ -47,6 +47,7 @@ from pubnub_twisted.server import (
     SubscribeOptions,
     listen,
 )
+from pubnub_twisted.server._site import _PresenceChannel
 
 __all__ = [
     "DEFAULT_PUBLISH_KEY",
@@ -79,12 +80,20 @@ def _config(origin: str, uuid: str, overrides: dict[str, Any]) -> PNConfiguratio
     return config
 
 
+def _publish_key(secret_key: str | None, publish_key: str | None) -> str | None:
+    """With a secret key, the publish key the test clients sign with, unless told otherwise."""
+    return publish_key or (DEFAULT_PUBLISH_KEY if secret_key else None)
+
+
 @implementer(IAgent)
 class _CountingAgent:
     """treq's ``RequestTraversalAgent`` (in-memory HTTP), counting the requests made."""
 
     def __init__(self, resource: PresenceResource) -> None:
         self._agent = RequestTraversalAgent(resource)
+        # Room for URLs up to PubNub's 32 KiB, as the listening server has
+        # (Twisted's HTTP server stops at 16 KiB); treq offers no public way.
+        self._agent._serverFactory.protocol = _PresenceChannel  # type: ignore[method-assign,assignment]
         self.sent = 0
 
     def request(
@@ -113,7 +122,10 @@ class InMemoryPresence:
     the long-poll hold time, interval mode, debounce and fault modes;
     ``subscribe_keys`` (an allow-list) makes other keys get PubNub's 400
     ``"Invalid Subscribe Key"``.  Clients use :data:`DEFAULT_SUBSCRIBE_KEY`
-    unless given ``subscribe_key=``.
+    unless given ``subscribe_key=``.  ``access_manager=True`` (with a
+    ``secret_key``; the publish key defaults to the clients' own) enforces
+    Access Manager tokens: make a backend client with
+    ``client("backend", secret_key=...)`` to grant them.
     """
 
     def __init__(
@@ -125,6 +137,7 @@ class InMemoryPresence:
         publish_key: str | None = None,
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        access_manager: bool = False,
         subscribe_keys: set[str] | None = None,
         strict_names: bool = False,
     ) -> None:
@@ -134,9 +147,10 @@ class InMemoryPresence:
             self.store,
             here_now_cache=here_now_cache,
             secret_key=secret_key,
-            publish_key=publish_key,
+            publish_key=_publish_key(secret_key, publish_key),
             auth_keys=auth_keys,
             subscribe=subscribe,
+            access_manager=access_manager,
             subscribe_keys=subscribe_keys,
             strict_names=strict_names,
         )
@@ -222,6 +236,7 @@ class LocalPresenceServer:
         publish_key: str | None = None,
         auth_keys: set[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        access_manager: bool = False,
         subscribe_keys: set[str] | None = None,
         strict_names: bool = False,
     ) -> LocalPresenceServer:
@@ -235,9 +250,10 @@ class LocalPresenceServer:
             reactor,
             here_now_cache=here_now_cache,
             secret_key=secret_key,
-            publish_key=publish_key,
+            publish_key=_publish_key(secret_key, publish_key),
             auth_keys=auth_keys,
             subscribe=subscribe,
+            access_manager=access_manager,
             subscribe_keys=subscribe_keys,
             strict_names=strict_names,
         )

@@ -747,11 +747,14 @@ def _unsendable(url: str, exc: Exception) -> TransportFailure:
 
 #: Query parameters that must never be shown (in messages or logs).
 _SECRET_PARAMETERS = re.compile(r"\b(auth|signature)=[^&\s'\"]*")
+#: A revoke_token URL carries the token in its path.
+_TOKEN_IN_PATH = re.compile(r"(/v3/pam/[^/\s]*/grant/)[^?\s'\"]*")
 
 
 def _redacted(problem: TransportFailure) -> TransportFailure:
     """``problem`` without any ``auth=`` or ``signature=`` value its detail quotes."""
     detail = _SECRET_PARAMETERS.sub(r"\1=<hidden>", problem.detail)
+    detail = _TOKEN_IN_PATH.sub(r"\1<hidden>", detail)
     if detail == problem.detail:
         return problem
     return problem._replace(detail, problem.outcome_unknown)

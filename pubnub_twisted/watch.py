@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pubnub_twisted.callbacks import SubscribeCallback
+from pubnub_twisted.models_pubsub import PNSignalMessageResult
 from pubnub_twisted.protocol import TIMETOKENS_PER_SECOND
 
 if TYPE_CHECKING:
@@ -59,9 +60,9 @@ def presence_record(event: PNPresenceEventResult) -> dict[str, Any]:
 
 
 def message_record(message: PNMessageResult) -> dict[str, Any]:
-    """A message as a JSON-ready dict (``"type": "message"``)."""
+    """A message (or signal) as a JSON-ready dict (``"type": "message"`` or ``"signal"``)."""
     record: dict[str, Any] = {
-        "type": "message",
+        "type": "signal" if isinstance(message, PNSignalMessageResult) else "message",
         "time": _when(message.timetoken),
         "timetoken": message.timetoken,
         "channel": message.channel,
@@ -71,14 +72,18 @@ def message_record(message: PNMessageResult) -> dict[str, Any]:
     }
     if message.user_metadata is not None:
         record["meta"] = message.user_metadata
+    if message.custom_message_type is not None:
+        record["custom_message_type"] = message.custom_message_type
+    if message.error is not None:
+        record["error"] = str(message.error)
     return record
 
 
 def _line(record: dict[str, Any]) -> str:
     via = f" via {record['subscription']}" if record["subscription"] else ""
-    if record["type"] == "message":
+    if record["type"] in ("message", "signal"):
         by = f" from {record['publisher']}" if record["publisher"] else ""
-        return f"{record['time']}  message  {record['channel']}{via}{by}: " + _compact(
+        return f"{record['time']}  {record['type']:<7}  {record['channel']}{via}{by}: " + _compact(
             record["message"]
         )
     who = f"  {record['uuid']}" if record["uuid"] is not None else ""
@@ -122,6 +127,10 @@ class Watcher(SubscribeCallback):
     def message(self, pubnub: PubNub, message: PNMessageResult) -> None:
         """Write a message."""
         self._write(message_record(message))
+
+    def signal(self, pubnub: PubNub, signal: PNSignalMessageResult) -> None:
+        """Write a signal."""
+        self._write(message_record(signal))
 
     def status(self, pubnub: PubNub, status: PNStatus) -> None:
         """Write a status change to the status stream."""

@@ -139,6 +139,30 @@ class OperationTests(TestCase):
         )
         self.assertNotIn("bad", err.getvalue().replace("pubnub", ""))
 
+    @inlineCallbacks
+    def test_publish_and_history(self) -> Gen:
+        """publish (JSON, plain text, by POST) then history, as a table and as JSON."""
+        key = ["--publish-key", "pub-c-local", "--uuid", "alice"]
+        code, out, _ = yield self.run_cli(
+            "publish", *key, "--channel", "lobby", "--message", '{"text": "hi"}', "--meta", "{}"
+        )
+        self.assertEqual(code, 0)
+        self.assertRegex(out, r"^sent [0-9]{17}\n$")
+        first = int(out.split()[1])
+        code, out, _ = yield self.run_cli(
+            "publish", *key, "--channel", "lobby", "--message", "plain words", "--post"
+        )
+        self.assertEqual(code, 0)
+        code, out, _ = yield self.run_cli("history", "--channel", "lobby")
+        lines = out.splitlines()
+        self.assertEqual(lines[0], f'lobby  {first}  alice  {{"text": "hi"}}')
+        self.assertTrue(lines[1].endswith('  alice  "plain words"'), lines)
+        code, out, _ = yield self.run_cli("history", "--channel", "lobby", "--count", "1", "--json")
+        self.assertEqual(json.loads(out)["channels"]["lobby"][0]["message"], "plain words")
+        code, out, err = yield self.run_cli("publish", "--channel", "lobby", "--message", "x")
+        self.assertEqual(code, 1)
+        self.assertIn("Publish key", err)
+
 
 class ParserTests(SynchronousTestCase):
     """Arguments, environment variables and help."""
@@ -177,6 +201,8 @@ class ParserTests(SynchronousTestCase):
             "heartbeat",
             "leave",
             "groups",
+            "publish",
+            "history",
             "demo",
             "serve",
         ):
@@ -201,7 +227,7 @@ class DemoTests(TestCase):
 
     @inlineCallbacks
     def test_demo(self) -> Gen:
-        """The tour prints each step, the leave, the timeout, live events and the live view."""
+        """The tour prints each step, the leave, the timeout, live events, the view, the chat."""
         out = io.StringIO()
         yield ensureDeferred(run_demo(reactor, out, DemoOptions(presence_timeout=1)))
         text = out.getvalue()
@@ -226,6 +252,10 @@ class DemoTests(TestCase):
             "   ~ dave changed state on lobby",
             "   - gina left lobby (leave)",
             '      view of lobby (2): alice {"score": 42}, dave {"mood": "back"}',
+            "   (bob is typing)",
+            "   bob [en]: game?",
+            "   alice [fr]: oui!",
+            "   history of lobby from bob's message on: bob: game?; alice: oui!",
             "Done: every presence operation ran over real HTTP.",
         ):
             self.assertIn(expected, text.splitlines(), text)

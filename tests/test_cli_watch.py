@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
-import signal
-import sys
 from collections.abc import Generator
 from typing import Any
 
@@ -19,9 +16,14 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from pubnub_twisted.cli import build_parser, run_command
 from pubnub_twisted.enums import PNOperationType, PNStatusCategory
 from pubnub_twisted.models import PNStatus
-from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult
+from pubnub_twisted.models_pubsub import (
+    PNMessageResult,
+    PNPresenceEventResult,
+    PNSignalMessageResult,
+)
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, LocalPresenceServer
-from pubnub_twisted.watch import Watcher
+from pubnub_twisted.watch import Watcher, message_record
+from tests.cli_child import spawn_cli
 
 Gen = Generator[Deferred[Any], Any, Any]
 
@@ -166,6 +168,8 @@ class WatcherTests(SynchronousTestCase):
         for event in events:
             if isinstance(event, PNPresenceEventResult):
                 watcher.presence(None, event)  # type: ignore[arg-type]
+            elif isinstance(event, PNSignalMessageResult):
+                watcher.signal(None, event)  # type: ignore[arg-type]
             elif isinstance(event, PNMessageResult):
                 watcher.message(None, event)  # type: ignore[arg-type]
             else:
@@ -189,6 +193,22 @@ class WatcherTests(SynchronousTestCase):
                 '2023-11-14T22:13:20.123Z  message  lobby from zoë: {"text":"hi"}',
             ],
         )
+
+    def test_signals_and_message_types(self) -> None:
+        """A signal gets its own line and type; custom type and decryption error are kept."""
+        lines, _ = self.lines(
+            False, PNSignalMessageResult("typing", "lobby", None, 17_000_000_001_234_567, "zoë")
+        )
+        self.assertEqual(lines, ['2023-11-14T22:13:20.123Z  signal   lobby from zoë: "typing"'])
+        message = PNMessageResult(
+            "x", "lobby", None, 1, "zoë", custom_message_type="chat", error=ValueError("bad key")
+        )
+        record = message_record(message)
+        self.assertEqual(
+            (record["type"], record["custom_message_type"], record["error"]),
+            ("message", "chat", "bad key"),
+        )
+        self.assertEqual(message_record(PNSignalMessageResult("s", "c", None, 1))["type"], "signal")
 
     def test_json_lines(self) -> None:
         """--json: one JSON object per line, UTF-8 as it is; statuses go to the other stream."""
@@ -217,40 +237,6 @@ class WatcherTests(SynchronousTestCase):
         self.assertEqual(statuses, ["# PNConnectedCategory"])
 
 
-class _Child(protocol.ProcessProtocol):
-    """A child process whose output lines are collected; waiters fire on a matching line."""
-
-    def __init__(self) -> None:
-        self.out: list[str] = []
-        self.err: list[str] = []
-        self.ended: Deferred[int] = Deferred()
-        self._waiters: list[tuple[str, str, Deferred[str]]] = []
-        self._partial = {1: "", 2: ""}
-
-    def wait_for(self, stream: str, text: str) -> Deferred[str]:
-        d: Deferred[str] = Deferred()
-        for line in self.out if stream == "out" else self.err:
-            if text in line:
-                d.callback(line)
-                return d
-        self._waiters.append((stream, text, d))
-        return d
-
-    def childDataReceived(self, childFD: int, data: bytes) -> None:
-        text = self._partial[childFD] + data.decode("utf-8")
-        *lines, self._partial[childFD] = text.split("\n")
-        stream = "out" if childFD == 1 else "err"
-        for line in lines:
-            (self.out if childFD == 1 else self.err).append(line)
-            for waiter in list(self._waiters):
-                if waiter[0] == stream and waiter[1] in line:
-                    self._waiters.remove(waiter)
-                    waiter[2].callback(line)
-
-    def processEnded(self, reason: Any) -> None:
-        self.ended.callback(reason.value.exitCode)
-
-
 class WatchProcessTests(TestCase):
     """``python -m pubnub_twisted watch`` in a child process, Ctrl-C included."""
 
@@ -261,13 +247,19 @@ class WatchProcessTests(TestCase):
         """Events print as they happen (one JSON object per line); SIGINT leaves cleanly."""
         server = LocalPresenceServer.start(reactor)
         self.addCleanup(server.stop)
-        child = _Child()
-        argv = [sys.executable, "-m", "pubnub_twisted", "watch", "lobby", "--json"]
-        argv += ["--origin", server.origin, "--subscribe-key", DEFAULT_SUBSCRIBE_KEY]
-        argv += ["--uuid", "watcher"]
-        env = {**os.environ, "PUBNUB_SSL": "0"}
-        process = reactor.spawnProcess(child, sys.executable, argv, env=env)
-        self.addCleanup(lambda: child.ended if process.pid is None else _kill(process, child))
+        process, child = spawn_cli(
+            self,
+            "watch",
+            "lobby",
+            "--json",
+            "--origin",
+            server.origin,
+            "--subscribe-key",
+            DEFAULT_SUBSCRIBE_KEY,
+            "--uuid",
+            "watcher",
+            env={"PUBNUB_SSL": "0"},
+        )
         yield child.wait_for("err", "PNConnectedCategory")
         self.assertEqual(server.store.where_now(DEFAULT_SUBSCRIBE_KEY, "watcher"), ["lobby"])
         alice = server.client("zoë")
@@ -282,9 +274,3 @@ class WatchProcessTests(TestCase):
         self.assertEqual(code, 0, "\n".join(child.err))
         # It left on the way out: no wait for a presence timeout.
         self.assertEqual(server.store.where_now(DEFAULT_SUBSCRIBE_KEY, "watcher"), [])
-
-
-def _kill(process: Any, child: _Child) -> Deferred[int]:
-    with contextlib.suppress(Exception):  # already gone
-        process.signalProcess(signal.SIGKILL)
-    return child.ended

@@ -288,6 +288,16 @@ class FeedTests(SynchronousTestCase):
         interval = [e for e in events if e.get("action") == "interval"]
         self.assertEqual([(e["channel"], e["occupancy"]) for e in interval], [("lobby", 2)])
 
+    def test_publish_and_signal_over_http(self) -> None:
+        """A publish and a signal sent over PubNub's REST paths show as message and signal."""
+        self.get(f"/publish/pub-c-x/{KEY}/0/lobby/0/%22hi%22?uuid=a")
+        self.get(f"/signal/pub-c-x/{KEY}/0/lobby/0/%22ping%22?uuid=b")
+        events = self.dashboard.feed.snapshot()["events"]
+        self.assertEqual(
+            [(e["kind"], e["uuid"], e["message"]) for e in events],
+            [("message", "a", '"hi"'), ("signal", "b", '"ping"')],
+        )
+
     def test_occupants_and_whereabouts(self) -> None:
         """A channel's occupants come in pages with state; a uuid's channels with its state."""
         for uuid in "abc":

@@ -108,3 +108,27 @@ class ExampleTests(TestCase):
         return self.check(
             "get_state", "ch1: {'first': 'Robert', 'last': 'Plant'}", "ch2: {}", "ch3: {}"
         )
+
+    def test_presence_keeper_web(self) -> Deferred[None]:
+        """The keeper web service: joins, state, a move and a quit show in here_now."""
+        return self.check(
+            "presence_keeper_web",
+            "POST /join?user=alice&room=lobby -> {'joined': 'lobby'}",
+            "GET /who?room=lobby -> {'alice': {'mood': 'ready'}, 'bob': None}",
+            "GET /who?room=lobby -> {'alice': {'mood': 'ready'}}",
+            "GET /who?room=game -> {'bob': None}",
+            "GET /who?room=lobby -> {}",
+            "kept: ['bob']",
+        )
+
+    def test_chat(self) -> Deferred[None]:
+        """The lobby chat: a signal, two messages with meta, their history and count."""
+        return self.check(
+            "chat",
+            "(my-uuid is typing)",
+            "my-uuid [en]: hi all",
+            "my-uuid [fr]: salut",
+            "history: my-uuid said hi all",
+            "history: my-uuid said salut",
+            "since the first: 1",
+        )

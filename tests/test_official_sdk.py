@@ -41,8 +41,8 @@ class _Events(SubscribeCallback):  # type: ignore[misc]
         self.queue.put(("message", message.message))
 
 
-class OfficialSDKTests(SynchronousTestCase):
-    """The official SDK (pubnub 10.x) against ``python -m pubnub_twisted serve``."""
+class OfficialCase(SynchronousTestCase):
+    """The official SDK (pubnub 10.x) as ``self.pubnub``, against ``pubnub_twisted serve``."""
 
     def setUp(self) -> None:
         if PubNub is None:
@@ -63,17 +63,29 @@ class OfficialSDKTests(SynchronousTestCase):
         assert child.stdout is not None
         return child.stdout.readline().split()[-1]
 
-    def client(self, url: str, subscribe_key: str) -> Any:
-        """An official SDK client of the server at ``url``."""
+    def client(
+        self, url: str, subscribe_key: str, user_id: str = "official", **settings: Any
+    ) -> Any:
+        """An official SDK client of the server at ``url``; ``settings``: PNConfiguration fields."""
         config = PNConfiguration()
         config.subscribe_key = subscribe_key
         config.publish_key = "pub-c-official"
-        config.user_id = "official"
+        config.user_id = user_id
         config.origin = url.split("//", 1)[1]
         config.ssl = False
+        for name, value in settings.items():
+            setattr(config, name, value)
         pubnub = PubNub(config)
         self.addCleanup(pubnub.stop)
         return pubnub
+
+    def official(self, user_id: str = "official", **settings: Any) -> Any:
+        """Another official client of this test's server."""
+        return self.client(self.url, SUB, user_id, **settings)
+
+
+class OfficialSDKTests(OfficialCase):
+    """Presence through the official SDK against ``python -m pubnub_twisted serve``."""
 
     def heartbeat(self, uuid: str, channel: str, seconds: int, state: Any = None) -> None:
         query = {"uuid": uuid, "heartbeat": str(seconds)}

@@ -11,6 +11,7 @@ from pubnub_twisted import (
     PNMessageResult,
     PNOperationType,
     PNPresenceEventResult,
+    PNSignalMessageResult,
     PNTimeResponse,
 )
 from pubnub_twisted.endpoints.pubsub.subscribe import parse_entry
@@ -151,10 +152,20 @@ class MessageParseTests(SynchronousTestCase):
         self.assertEqual(str(result), f"message on ch via grp from pub: 'hey' @{TT}")
 
     def test_other_types_ignored(self) -> None:
-        """Signals, objects, actions and files (``e`` 1-4) are not messages: None."""
-        for kind in (1, 2, 3, 4):
+        """Objects, actions and files (``e`` 2-4) are not messages: None."""
+        for kind in (2, 3, 4):
             self.assertIsNone(parse_entry({**message("ch", "x", TT), "e": kind}))
         self.assertIsNotNone(parse_entry({**message("ch", "x", TT), "e": 0}))
+
+    def test_signal_and_custom_type(self) -> None:
+        """``e`` 1 is a signal; ``cmt`` becomes custom_message_type on both kinds."""
+        signal = parse_entry({**message("ch", "typing", TT), "e": 1, "cmt": "ui"})
+        self.assertEqual(signal, PNSignalMessageResult("typing", "ch", None, TT, "pub", None, "ui"))
+        self.assertEqual(str(signal), f"signal (ui) on ch from pub: 'typing' @{TT}")
+        plain = parse_entry({**message("ch", "hi", TT), "cmt": "chat"})
+        assert isinstance(plain, PNMessageResult)
+        self.assertNotIsInstance(plain, PNSignalMessageResult)
+        self.assertEqual(plain.custom_message_type, "chat")
 
 
 class TimeTests(EndpointCase):

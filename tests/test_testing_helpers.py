@@ -8,7 +8,11 @@ from twisted.trial.unittest import SynchronousTestCase
 from pubnub_twisted import PNStatusCategory, SubscribeListener
 from pubnub_twisted.enums import PNOperationType
 from pubnub_twisted.models import PNStatus
-from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult
+from pubnub_twisted.models_pubsub import (
+    PNMessageResult,
+    PNPresenceEventResult,
+    PNSignalMessageResult,
+)
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, InMemoryPresence
 
 
@@ -112,6 +116,19 @@ class SubscribeListenerTests(SynchronousTestCase):
         message = PNMessageResult("hi", "lobby", None, 1)
         listener.message(None, message)  # type: ignore[arg-type]
         self.assertIs(self.successResultOf(listener.wait_for_message()), message)
+
+    def test_signals(self) -> None:
+        """wait_for_signal takes signals only, by channel; messages stay queued for theirs."""
+        listener = SubscribeListener()
+        waiting = listener.wait_for_signal(channel="lobby")
+        listener.message(None, PNMessageResult("m", "lobby", None, 1))  # type: ignore[arg-type]
+        listener.signal(None, PNSignalMessageResult("elsewhere", "game", None, 2))  # type: ignore[arg-type]
+        self.assertNoResult(waiting)
+        signal = PNSignalMessageResult("typing", "lobby", None, 3)
+        listener.signal(None, signal)  # type: ignore[arg-type]
+        self.assertIs(self.successResultOf(waiting), signal)
+        self.assertEqual(self.successResultOf(listener.wait_for_signal()).message, "elsewhere")
+        self.assertEqual(self.successResultOf(listener.wait_for_message()).message, "m")
 
     def test_statuses(self) -> None:
         """wait_for_connect and wait_for_disconnect pick their categories out of the stream."""

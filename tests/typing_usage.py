@@ -15,6 +15,9 @@ from typing import Any, assert_type
 from twisted.internet.defer import Deferred
 
 from pubnub_twisted import (
+    UUID,
+    Channel,
+    Group,
     PNChannelGroupsAddChannelResult,
     PNChannelGroupsListResult,
     PNChannelGroupsRemoveChannelResult,
@@ -22,24 +25,29 @@ from pubnub_twisted import (
     PNConfiguration,
     PNEnvelope,
     PNGetStateResult,
+    PNGrantTokenResult,
     PNHeartbeatResult,
     PNHereNowChannelData,
     PNHereNowOccupantData,
     PNHereNowResult,
     PNLeaveResult,
+    PNRevokeTokenResult,
     PNSetStateResult,
     PNStatus,
     PNTimeResponse,
+    PNToken,
     PNWhereNowResult,
     PubNub,
     PubNubTwisted,
 )
+from pubnub_twisted.endpoints.access.grant_token import GrantToken
 from pubnub_twisted.endpoints.channel_groups.registration import (
     AddChannelToChannelGroup,
     ListChannelsInChannelGroup,
     RemoveChannelFromChannelGroup,
     RemoveChannelGroup,
 )
+from pubnub_twisted.endpoints.messages.publish import Publish
 from pubnub_twisted.endpoints.presence.get_state import GetState
 from pubnub_twisted.endpoints.presence.heartbeat import Heartbeat
 from pubnub_twisted.endpoints.presence.here_now import HereNow
@@ -47,6 +55,13 @@ from pubnub_twisted.endpoints.presence.leave import Leave
 from pubnub_twisted.endpoints.presence.set_state import SetState
 from pubnub_twisted.endpoints.presence.where_now import WhereNow
 from pubnub_twisted.endpoints.time import Time
+from pubnub_twisted.models_messages import (
+    PNDeleteMessagesResult,
+    PNFetchMessageItem,
+    PNFireResult,
+    PNPublishResult,
+    PNSignalResult,
+)
 from pubnub_twisted.pubsub import SubscribeBuilder, UnsubscribeBuilder
 
 
@@ -141,3 +156,37 @@ def realtime(pubnub: PubNub) -> Deferred[None]:
     assert_type(unsubscribe.channel_groups("g").execute(), None)
     assert_type(pubnub.get_subscribed_channels(), list[str])
     return assert_type(pubnub.stop(), Deferred[None])
+
+
+async def messaging(pubnub: PubNub) -> int:
+    """Message builders keep their types; results are typed down to the items."""
+    publish = pubnub.publish().channel("a").message({"k": 1}).meta({"m": 1})
+    publish = publish.should_store(True).ttl(1).replicate(True).use_post(False)
+    assert_type(publish.custom_message_type("t"), Publish)
+    assert_type(publish.deferred(), Deferred[PNEnvelope[PNPublishResult]])
+    sent = assert_type(await publish.result(), PNPublishResult)
+    assert_type(await pubnub.fire(channel="a", message=1).result(), PNFireResult)
+    assert_type(await pubnub.signal(channel="a", message="x").result(), PNSignalResult)
+    fetch = pubnub.fetch_messages().channels("a").maximum_per_channel(5).start(2).end(1)
+    fetched = await fetch.include_meta(True).include_uuid(True).result()
+    item = assert_type(fetched.channels["a"][0], PNFetchMessageItem)
+    assert_type(item.timetoken, int)
+    counts = await pubnub.message_counts().channels("a").channel_timetokens([1]).result()
+    assert_type(counts.channels, dict[str, int])
+    deleted = pubnub.delete_messages().channel("a").start(1).end(2)
+    assert_type(await deleted.result(), PNDeleteMessagesResult)
+    return sent.timetoken
+
+
+def access_chains(pubnub: PubNub) -> Deferred[PNRevokeTokenResult]:
+    """grant_token's chain keeps its type; tokens parse to a PNToken; permissions chain."""
+    channel = assert_type(Channel.pattern("^room-").read().write(), Channel)
+    assert_type(Group.id("g").manage(), Group)
+    assert_type(UUID.id("u").get().update(), UUID)
+    grant = pubnub.grant_token().ttl(15).authorized_uuid("alice").channels([channel])
+    grant = assert_type(grant.groups([Group.id("g").read()]).meta({"role": "x"}), GrantToken)
+    assert_type(grant.result(), Deferred[PNGrantTokenResult])
+    token = assert_type(pubnub.parse_token("qEF2"), PNToken)
+    assert_type(token.resources.channels["a"].read, bool)
+    pubnub.set_token("qEF2")
+    return assert_type(pubnub.revoke_token("qEF2").result(), Deferred[PNRevokeTokenResult])

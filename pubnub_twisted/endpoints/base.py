@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from pubnub_twisted.endpoints.naming import NameRules
     from pubnub_twisted.pubnub import PubNub
 
-__all__ = ["Endpoint", "Names", "ResponseShapeError", "TargetUUID", "json_body"]
+__all__ = ["ActingUUID", "Endpoint", "Names", "ResponseShapeError", "TargetUUID", "json_body"]
 
 R = TypeVar("R")
 
@@ -186,6 +186,7 @@ class Endpoint(Generic[R]):
     def __init__(self, pubnub: PubNub) -> None:
         self._pubnub = pubnub
         self._problem: PubNubException | None = None
+        self._auth_sent: str | None = None  # the auth (token) of the last URL built
         #: The body :meth:`_url` signed, for :meth:`_send` to send.
         self._payload: bytes | None = None
 
@@ -257,6 +258,10 @@ class Endpoint(Generic[R]):
         """Channels and groups to report in the status."""
         return None, None
 
+    def _sender_uuid(self) -> Any:
+        """The uuid the request is made as (sent as ``uuid``): this client's own."""
+        return self._pubnub.config.uuid
+
     def _check_names(self, rules: NameRules) -> None:
         """Apply PubNub's naming rules to the names this call sends (refuse or warn)."""
 
@@ -293,7 +298,7 @@ class Endpoint(Generic[R]):
         config = self._pubnub.config
         if self._needs_subscribe_key and not config.subscribe_key:
             raise PubNubException(pn_error=PNERR_SUBSCRIBE_KEY_MISSING)
-        uuid = check_uuid(config.uuid)
+        uuid = check_uuid(self._sender_uuid())
         self._validate()
         try:
             self._payload = body = self._body()
@@ -307,8 +312,9 @@ class Endpoint(Generic[R]):
         pairs = self._query()
         pairs.append(("pnsdk", PNSDK))
         pairs.append(("uuid", uuid))
-        if config.auth_key:
-            pairs.append(("auth", config.auth_key))
+        self._auth_sent = self._pubnub._tokens.auth(config.auth_key)
+        if self._auth_sent:
+            pairs.append(("auth", self._auth_sent))
         if config.secret_key:
             if not config.publish_key:
                 raise PubNubException(
@@ -351,9 +357,29 @@ class Endpoint(Generic[R]):
             return refused.addCallback(self._logged, None) if config.log_requests else refused
         started = self._pubnub.reactor.seconds()
         d = self._send(url).addCallbacks(self._on_response, self._on_failure)
+        d.addCallback(self._renew_when_denied)
         if config.log_requests:
             d.addCallback(self._logged, started)
         return d
+
+    def _renew_when_denied(
+        self, envelope: PNEnvelope[R]
+    ) -> PNEnvelope[R] | Deferred[PNEnvelope[R]]:
+        """After a 403 for an expired or revoked token, renew it and repeat the call once."""
+        tokens = self._pubnub._tokens
+        if not tokens.renewable(envelope.status, self._auth_sent):
+            return envelope
+
+        def again(renewed: bool) -> PNEnvelope[R] | Deferred[PNEnvelope[R]]:
+            if not renewed:
+                return envelope
+            try:
+                url = self._url()
+            except PubNubException:
+                return envelope
+            return self._send(url).addCallbacks(self._on_response, self._on_failure)
+
+        return tokens.renew_after_denial(self._auth_sent).addCallback(again)
 
     def _logged(self, envelope: PNEnvelope[R], started: float | None) -> PNEnvelope[R]:
         """Emit one structured event for a finished call (never the URL: it holds secrets)."""
@@ -399,7 +425,7 @@ class Endpoint(Generic[R]):
             error_data=None if error is None else PNErrorData(str(error), error),
             tls_enabled=config.ssl,
             origin=config.origin,
-            uuid=config.uuid,
+            uuid=sender if isinstance(sender := self._sender_uuid(), str) else config.uuid,
             affected_channels=channels,
             affected_groups=groups,
             original_response=original,
@@ -478,12 +504,16 @@ def _error_message(code: int, data: Any, body: bytes) -> str:
     """Say why the service refused, from whatever it sent back."""
     if isinstance(data, dict):
         message = data.get("message") or data.get("error_message") or data.get("error")
+        if isinstance(message, dict):  # Access Manager v3: {"error": {"message", "details"}}
+            return _v3_error_message(message) or json.dumps(data)[:200]
         if isinstance(message, str) and message:
             payload = data.get("payload")
             if isinstance(payload, dict) and payload.get("channels"):
                 return f"{message} (channels: {', '.join(map(str, payload['channels']))})"
             return message
         return json.dumps(data)[:200]
+    if isinstance(data, list) and len(data) == 3 and data[0] == 0 and isinstance(data[1], str):
+        return data[1]  # publish and signal: [0, "Invalid Key", "<timetoken>"]
     try:
         phrase = HTTPStatus(code).phrase
     except ValueError:
@@ -491,6 +521,19 @@ def _error_message(code: int, data: Any, body: bytes) -> str:
     if data is _NOT_JSON:
         return f"{phrase}; {_snippet(body)}"
     return f"{phrase}; {json.dumps(data)[:200]}"
+
+
+def _v3_error_message(error: dict[str, Any]) -> str:
+    """``message: detail (location); ...`` of an Access Manager v3 error object."""
+    message = error.get("message")
+    if not isinstance(message, str):
+        return ""
+    details = [
+        f"{d.get('message')} ({d.get('location')})"
+        for d in error.get("details") or []
+        if isinstance(d, dict) and d.get("message")
+    ]
+    return f"{message}: {'; '.join(details)}" if details else message
 
 
 def _unwrap(envelope: PNEnvelope[R]) -> R:
@@ -588,3 +631,24 @@ class TargetUUID:
         """The target uuid, checked and percent-encoded for the path."""
         target = self._pubnub.config.uuid if self._target is UNSET else self._target
         return encode(check_uuid(target, "the target uuid"))
+
+
+class ActingUUID:
+    """Mixin for endpoints that can act for another user: ``.uuid()`` sets who.
+
+    The request is then made as that uuid (its ``uuid`` parameter, and the
+    path where the endpoint names one).  PubNub's service lets a client act
+    for others only with the authority to: a secret key, or an Access Manager
+    token that allows it.
+    """
+
+    _pubnub: PubNub
+    _acting: Any = UNSET
+
+    def uuid(self, uuid: str) -> Self:
+        """Make the request as ``uuid`` instead of this client's own uuid."""
+        self._acting = uuid
+        return self
+
+    def _sender_uuid(self) -> Any:
+        return self._pubnub.config.uuid if self._acting is UNSET else self._acting

@@ -116,5 +116,7 @@ class TrackedSetState(SetState):
 
     def _url(self) -> str:
         url = super()._url()
-        self._manager.remember_state(self._channels, self._state)
+        if self._sender_uuid() == self._pubnub.config.uuid:
+            # Only our own state: heartbeats of the loop are sent as us.
+            self._manager.remember_state(self._channels, self._state)
         return url

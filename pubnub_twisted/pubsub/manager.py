@@ -49,13 +49,19 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from pubnub_twisted.callbacks import SubscribeCallback
+from pubnub_twisted.crypto import PubNubCryptoModule, crypto_module_of
 from pubnub_twisted.endpoints.presence.leave import Leave
 from pubnub_twisted.endpoints.pubsub.subscribe import Subscribe, SubscribeResponse
 from pubnub_twisted.endpoints.time import TimeProbe
 from pubnub_twisted.enums import PNOperationType, PNReconnectionPolicy, PNStatusCategory
-from pubnub_twisted.errors import PNERR_CONNECTION_ERROR, PubNubException
+from pubnub_twisted.errors import PNERR_CONNECTION_ERROR, PNERR_DECRYPTION_ERROR, PubNubException
 from pubnub_twisted.models import JSONObject, PNEnvelope, PNErrorData, PNLeaveResult, PNStatus
-from pubnub_twisted.models_pubsub import PNPresenceEventResult, PNTimeResponse
+from pubnub_twisted.models_pubsub import (
+    PNMessageResult,
+    PNPresenceEventResult,
+    PNSignalMessageResult,
+    PNTimeResponse,
+)
 from pubnub_twisted.pubsub.heartbeat import HeartbeatLoop
 from pubnub_twisted.pubsub.reconnect import Reconnection, next_delay
 from pubnub_twisted.pubsub.subscriptions import Subscriptions
@@ -129,6 +135,7 @@ class SubscriptionManager:
         self._heartbeat = HeartbeatLoop(pubnub, self._subscriptions)
         self._listeners: list[SubscribeCallback] = []
         self._recent = RecentEvents()
+        self._crypto = crypto_module_of(pubnub.config)
         self._phase = _Phase.IDLE
         self._timetoken = 0
         self._region: int | None = None
@@ -366,10 +373,35 @@ class SubscriptionManager:
             else:
                 if not wanted.wants_message(event.channel, event.subscription):
                     continue
-                key = ("message", event.channel, event.timetoken)
-                method = "message"
-            if not self._recent.seen(key):
+                method = "signal" if isinstance(event, PNSignalMessageResult) else "message"
+                key = (method, event.channel, event.timetoken)
+            if self._recent.seen(key):
+                continue
+            if method == "message" and self._crypto is not None:
+                assert isinstance(event, PNMessageResult)
+                self._tell(method, self._decrypted(event, self._crypto))
+            else:
                 self._tell(method, event)
+
+    def _decrypted(self, event: PNMessageResult, crypto: PubNubCryptoModule) -> PNMessageResult:
+        """The message decrypted, or as it came with ``error`` set (and a status said so)."""
+        try:
+            if not isinstance(event.message, str):
+                raise PubNubException(
+                    "the message is not encrypted text", pn_error=PNERR_DECRYPTION_ERROR
+                )
+            return replace(event, message=crypto.decrypt(event.message))
+        except PubNubException as exc:
+            _log.warn(
+                "could not decrypt a message on {channel}: {why}", channel=event.channel, why=exc
+            )
+            self._tell(
+                "status",
+                self._status(
+                    PNStatusCategory.PNDecryptionErrorCategory, PNErrorData(str(exc), exc)
+                ),
+            )
+            return replace(event, error=exc)
 
     def _poll_failed(self, status: PNStatus) -> None:
         category = status.category

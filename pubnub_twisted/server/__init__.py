@@ -2,7 +2,9 @@
 
 It speaks PubNub's presence REST protocol (here_now, where_now, get/set
 state, heartbeat, leave, channel groups), the subscribe long-poll with
-presence events and ``/time/0``, so that this SDK and PubNub's own SDKs
+presence events, messages and signals, publish and signal, message history
+(fetch, counts, signed delete, in a bounded in-memory
+:class:`MessageStore`) and ``/time/0``, so that this SDK and PubNub's own SDKs
 work against it unchanged: in memory, with
 ``treq.testing.RequestTraversalAgent(PresenceResource(store))``, or on a
 port with :func:`listen`.
@@ -30,6 +32,7 @@ On a real port::
 """
 
 from pubnub_twisted.server._site import PresenceServer, PresenceSite, listen
+from pubnub_twisted.server.messages.store import MessageStore, StoredMessage
 from pubnub_twisted.server.presence.store import (
     PresenceAction,
     PresenceEvent,
@@ -40,6 +43,7 @@ from pubnub_twisted.server.resource import PresenceResource
 from pubnub_twisted.server.subscribe import SubscribeHub, SubscribeOptions, SubscribeRequest
 
 __all__ = [
+    "MessageStore",
     "PresenceAction",
     "PresenceEvent",
     "PresenceObserver",
@@ -47,6 +51,7 @@ __all__ = [
     "PresenceServer",
     "PresenceSite",
     "PresenceStore",
+    "StoredMessage",
     "SubscribeHub",
     "SubscribeOptions",
     "SubscribeRequest",

@@ -26,10 +26,10 @@ _SUB_KEY: Final = ("sub-key", "sub_key")
 
 
 class Refusal(Exception):
-    """A request answered with an error status and body."""
+    """A request answered with an error status and body (an object, or publish's array)."""
 
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(status, body.get("message"))
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(status, body.get("message") if isinstance(body, dict) else body)
         self.status = status
         self.body = body
 
@@ -52,7 +52,10 @@ class Call:
     target_uuid: str = ""
     group: str = ""
     uuid: str = ""  # the caller's own uuid, once checked
+    token: str = ""  # the token a revoke names
     service: str = _shapes.PRESENCE
+    publish_key: str = ""  # publish and signal name it in the path
+    payload: str | None = None  # a message in the path, still percent-encoded
     method: str = "GET"  # the HTTP method, upper case (signed)
     body: bytes = b""  # the request body as received (signed)
 
@@ -130,6 +133,8 @@ def route(call: Call) -> Call:
             _route_presence(call, segments)
             or _route_registry(call, segments)
             or _route_subscribe(call, segments)
+            or _route_messages(call, segments)
+            or _route_access(call, segments)
         )
     except UnicodeDecodeError:
         raise bad_request("Invalid request: not UTF-8 once percent-decoded") from None
@@ -198,4 +203,50 @@ def _route_subscribe(call: Call, segments: list[str]) -> bool:
     call.sub_key = decode_value(segments[2])
     call.channels = decode_names(segments[3])
     call.groups = call.names("channel-group")
+    return True
+
+
+def _route_messages(call: Call, segments: list[str]) -> bool:
+    """publish, signal (``/{op}/{pub}/{sub}/0/{channel}/0[/{message}]``), history (v2, v3)."""
+    if segments[:1] in (["publish"], ["signal"]) and len(segments) in (6, 7):
+        if (
+            segments[3] != "0"
+            or segments[5] != "0"
+            or (segments[0] == "signal" and len(segments) == 6)
+        ):
+            return False
+        call.operation = segments[0]
+        call.publish_key = decode_value(segments[1])
+        call.sub_key = decode_value(segments[2])
+        call.channels = [decode_value(segments[4])]
+        call.payload = segments[6] if len(segments) == 7 else None
+        return True
+    if segments[:1] not in (["v2"], ["v3"]) or len(segments) != 6 or segments[2] not in _SUB_KEY:
+        return False
+    kind = segments[4]
+    if segments[0] == "v2":
+        if segments[1] != "history" or kind != "channel":
+            return False
+        call.operation = "history_v2"
+    elif segments[1] == "history" and kind in ("channel", "message-counts"):
+        call.operation = "history" if kind == "channel" else "message_counts"
+    elif segments[1] == "history-with-actions" and kind == "channel":
+        call.operation = "history_actions"
+    else:
+        return False
+    call.service = "History"
+    call.sub_key = decode_value(segments[3])
+    call.channels = decode_names(segments[5])
+    return True
+
+
+def _route_access(call: Call, segments: list[str]) -> bool:
+    # /v3/pam/{sub}/grant (POST) and /v3/pam/{sub}/grant/{token} (DELETE)
+    if segments[:2] != ["v3", "pam"] or len(segments) not in (4, 5) or segments[3] != "grant":
+        return False
+    call.service = _shapes.ACCESS_MANAGER
+    call.sub_key = decode_value(segments[2])
+    call.operation = "grant" if len(segments) == 4 else "revoke"
+    if len(segments) == 5:
+        call.token = decode_value(segments[4])
     return True

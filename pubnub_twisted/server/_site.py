@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.internet.interfaces import IListeningPort, IReactorTCP, IReactorTime
@@ -193,10 +194,18 @@ class PresenceServer:
         return f"http://{self.origin}"
 
     def publish(
-        self, sub_key: str, channel: str, message: object, publisher: str | None = None
+        self,
+        sub_key: str,
+        channel: str,
+        message: object,
+        publisher: str | None = None,
+        **options: Any,
     ) -> int:
-        """Deliver ``message`` to ``channel``'s subscribers; return its timetoken."""
-        return self.resource.publish(sub_key, channel, message, publisher)
+        """Deliver ``message`` to subscribers and history; return its timetoken.
+
+        ``options`` as for :meth:`PresenceResource.publish`.
+        """
+        return self.resource.publish(sub_key, channel, message, publisher, **options)
 
     def stop(self) -> Deferred[None]:
         """Stop listening, answer held polls, close connections, stop the store if it made it."""
@@ -222,6 +231,7 @@ def listen(
     subscribe: SubscribeOptions | None = None,
     subscribe_keys: Iterable[str] | None = None,
     backlog: int = DEFAULT_BACKLOG,
+    access_manager: bool = False,
     strict_names: bool = False,
     dashboard: bool = False,
     dashboard_token: str | None = None,
@@ -251,6 +261,7 @@ def listen(
         publish_key=publish_key,
         auth_keys=auth_keys,
         subscribe=subscribe,
+        access_manager=access_manager,
         subscribe_keys=subscribe_keys,
         strict_names=strict_names,
     )

@@ -34,6 +34,10 @@ from pubnub_twisted.protocol import (
 )
 from pubnub_twisted.server._names import NameGuard
 from pubnub_twisted.server._request import Call, Refusal, bad_request, parse, parse_int, route
+from pubnub_twisted.server.access.manager import AccessManager, pam_error
+from pubnub_twisted.server.messages import _shapes as _message_shapes
+from pubnub_twisted.server.messages.service import DELETE_NEEDS_SIGNATURE, MessageService
+from pubnub_twisted.server.messages.store import MessageStore
 from pubnub_twisted.server.presence import _shapes
 from pubnub_twisted.server.presence.store import PresenceStore
 from pubnub_twisted.server.subscribe import SubscribeHub, SubscribeOptions, SubscribeRequest
@@ -47,11 +51,32 @@ MAX_HEARTBEAT: Final = 2**31 - 1
 #: Deepest JSON nesting accepted in a state.
 MAX_STATE_DEPTH: Final = 64
 _TIMETOKEN: Final = re.compile(r"[0-9]{1,19}")
+_MESSAGE_OPERATIONS: Final = frozenset(
+    {
+        "publish",
+        "signal",
+        "history",
+        "history_v2",
+        "history_actions",
+        "message_counts",
+        "delete_messages",
+    }
+)
+#: A revoke names its token in the path; logs show the path without it.
+_TOKEN_IN_PATH: Final = re.compile(r"(/v3/pam/[^/]*/grant/)[^/]*")
 #: Parameters that do not change a here_now answer (left out of the cache key).
 _VOLATILE: Final = frozenset(
     {"pnsdk", "uuid", "auth", "timestamp", "signature"}  # caller and signing
     | {"requestid", "instanceid", "ee", "on-demand"}  # accepted and ignored
 )
+#: The methods each operation takes (GET alone for every other): a publish by
+#: POST, a delete of messages (DELETE on history), Access Manager's grant and revoke.
+_METHODS_OF: Final = {
+    "publish": (b"GET", b"POST"),
+    "history": (b"GET", b"DELETE"),
+    "grant": (b"POST",),
+    "revoke": (b"DELETE",),
+}
 _HEADERS: Final = (
     (b"Content-Type", b'text/javascript; charset="UTF-8"'),
     (b"Cache-Control", b"no-cache"),
@@ -144,6 +169,10 @@ class PresenceResource(Resource):
     body; v1 for a publish by POST, as PubNub's SDK signs) and a ``timestamp`` within
     :data:`~pubnub_twisted.protocol.SIGNATURE_WINDOW` seconds; with
     ``auth_keys`` every request must carry one of them as ``auth``.
+    With ``access_manager`` (which needs ``secret_key``) the server is an
+    Access Manager v3: it grants and revokes tokens, a request signed with
+    the secret key has full access, and any other request needs a token
+    granting what it asks for (see :mod:`pubnub_twisted.server.access`).
     ``/time/0`` is always open, as PubNub's is.  With ``subscribe_keys``
     (an allow-list) a request for any other subscribe key gets PubNub's
     answer for an unknown key: 400, ``"Invalid Subscribe Key"``; without it
@@ -154,6 +183,13 @@ class PresenceResource(Resource):
     :class:`~pubnub_twisted.server.subscribe.SubscribeOptions`; PubNub's
     defaults when ``None``).  The subscribe side is :attr:`hub`;
     :meth:`stop` answers the polls it holds and cancels its timers.
+
+    Publish, signal, fetch_messages, message_counts and delete_messages go
+    to :attr:`messages` (a
+    :class:`~pubnub_twisted.server.messages.service.MessageService`) over
+    ``message_store`` (a
+    :class:`~pubnub_twisted.server.messages.store.MessageStore` on the
+    store's clock when ``None``).
 
     A channel or group name that breaks PubNub's naming rules
     (:func:`~pubnub_twisted.protocol.name_problem`) is served with a
@@ -172,12 +208,18 @@ class PresenceResource(Resource):
         publish_key: str | None = None,
         auth_keys: Iterable[str] | None = None,
         subscribe: SubscribeOptions | None = None,
+        message_store: MessageStore | None = None,
+        access_manager: bool = False,
         subscribe_keys: Iterable[str] | None = None,
         strict_names: bool = False,
     ) -> None:
         Resource.__init__(self)
         if secret_key is not None and not publish_key:
             raise ValueError("verifying signatures needs the publish key as well")
+        if access_manager and secret_key is None:
+            raise ValueError("the Access Manager needs the secret key")
+        if access_manager and auth_keys is not None:
+            raise ValueError("auth keys and the Access Manager exclude each other")
         if here_now_cache < 0:
             raise ValueError("here_now_cache must not be negative")
         self.store = store
@@ -185,10 +227,16 @@ class PresenceResource(Resource):
         self._secret_key = secret_key
         self._publish_key = publish_key or ""
         self._auth_keys = None if auth_keys is None else frozenset(auth_keys)
+        self.access: AccessManager | None = None
+        if access_manager and secret_key is not None:
+            self.access = AccessManager(secret_key, store.clock)
         self._subscribe_keys = None if subscribe_keys is None else frozenset(subscribe_keys)
         if self._subscribe_keys is not None and not all(self._subscribe_keys):
             raise ValueError("subscribe_keys must be non-empty strings")
         self.hub = SubscribeHub(store, subscribe)
+        self.messages = MessageService(
+            self.hub, message_store or MessageStore(store.clock), publish_key=publish_key
+        )
         #: Requests answered per route kind (``here_now``, ``heartbeat``, ``subscribe``...).
         self.request_counts: Counter[str] = Counter()
         self._names = NameGuard(strict_names)
@@ -205,13 +253,20 @@ class PresenceResource(Resource):
         }
 
     def publish(
-        self, sub_key: str, channel: str, message: object, publisher: str | None = None
+        self,
+        sub_key: str,
+        channel: str,
+        message: object,
+        publisher: str | None = None,
+        **options: Any,
     ) -> int:
-        """Deliver ``message`` to ``channel``'s subscribers; return its timetoken.
+        """Deliver ``message`` to ``channel``'s subscribers and history; return its timetoken.
 
-        See :meth:`SubscribeHub.publish <pubnub_twisted.server.subscribe.SubscribeHub.publish>`.
+        ``options``: ``meta``, ``custom_message_type``, ``store``, ``ttl``; see
+        :meth:`MessageService.deliver
+        <pubnub_twisted.server.messages.service.MessageService.deliver>`.
         """
-        return self.hub.publish(sub_key, channel, message, publisher)
+        return self.messages.deliver(sub_key, channel, message, publisher, **options)
 
     def stop(self) -> None:
         """Answer held polls and cancel subscribe timers (the store is left running)."""
@@ -220,7 +275,7 @@ class PresenceResource(Resource):
     # -- HTTP ---------------------------------------------------------------
 
     def render(self, request: Request) -> bytes | int:
-        """Answer one request (every method: non-GET gets 405); a held poll answers later."""
+        """Answer one request (POST publish, DELETE history, else GET); held polls wait."""
         content = b"" if request.content is None else request.content.read()
         status, body, path = self._answer(request.method, request.uri, hold=True, body=content)
         if not isinstance(body, Deferred):
@@ -269,23 +324,33 @@ class PresenceResource(Resource):
     def _answer(
         self, method: bytes, uri: bytes, *, hold: bool, body: bytes = b""
     ) -> tuple[int, bytes | Deferred[bytes], str]:
-        path = uri.partition(b"?")[0].decode("utf-8", "replace")
+        path = _TOKEN_IN_PATH.sub(r"\1<token>", uri.partition(b"?")[0].decode("utf-8", "replace"))
+        not_allowed = Refusal(405, _shapes.error(405, "Method Not Allowed"))
         try:
-            if method != b"GET":
-                raise Refusal(405, _shapes.error(405, "Method Not Allowed"))
+            if method not in (b"GET", b"POST", b"DELETE"):
+                raise not_allowed
             if len(uri) > MAX_URL_LENGTH:
                 raise Refusal(414, _shapes.error(414, "Request URI Too Long"))
             call = route(parse(uri))
             self.request_counts[call.operation] += 1
             call.method, call.body = method.decode("ascii", "replace").upper(), body
-            path = call.path
+            path = _TOKEN_IN_PATH.sub(r"\1<token>", call.path)
+            if method not in _METHODS_OF.get(call.operation, (b"GET",)):
+                raise not_allowed
             if call.operation == "time":
                 return 200, _encode([self.hub.time()]), path
+            if method == b"DELETE" and call.operation == "history":
+                call.operation = "delete_messages"
             if self._subscribe_keys is not None and call.sub_key not in self._subscribe_keys:
                 raise Refusal(400, _shapes.invalid_subscribe_key())
+            if call.operation in ("grant", "revoke"):
+                return 200, _encode(self._access_call(call)), path
             self._check_access(call)
             call.uuid = self._check_uuid(call.text("uuid"), call.service)
             self._names.check(call)
+            if call.operation in _MESSAGE_OPERATIONS:
+                content = body if method == b"POST" else None
+                return 200, _encode(self._message_call(call, content)), path
             if call.operation == "subscribe":
                 answer = self._subscribe(call, hold)
                 if isinstance(answer, Deferred):
@@ -300,9 +365,52 @@ class PresenceResource(Resource):
             _log.failure("Presence request {path} failed", path=path)
             return 500, _encode(_shapes.error(500, "Internal Server Error")), path
 
+    def _message_call(self, call: Call, body: bytes | None) -> object:
+        messages = self.messages
+        if call.operation == "publish":
+            return messages.publish(call, body)
+        if call.operation == "signal":
+            return messages.signal(call)
+        if call.operation == "message_counts":
+            return messages.message_counts(call)
+        if call.operation == "history_v2":
+            return messages.history_v2(call)
+        if call.operation == "delete_messages":
+            if self._secret_key is None:  # nothing was signed: PubNub refuses
+                raise Refusal(403, _message_shapes.history_error(403, DELETE_NEEDS_SIGNATURE))
+            return messages.delete(call)
+        return messages.history(call)
+
     # -- checks -------------------------------------------------------------
 
+    def _access_call(self, call: Call) -> dict[str, Any]:
+        """Grant or revoke: Access Manager on, and signed with the secret key."""
+        if self.access is None or self._secret_key is None:
+            raise pam_error(403, "Access Manager is not enabled", call.operation)
+        try:
+            self._check_signature(call, self._secret_key)
+        except Refusal:
+            raise pam_error(
+                403,
+                "Invalid signature",
+                call.operation,
+                (
+                    "Client and server produced different signatures for the same inputs.",
+                    "signature",
+                    "query",
+                ),
+            ) from None
+        if call.operation == "grant":
+            return self.access.grant(call, call.body)
+        return self.access.revoke(call)
+
     def _check_access(self, call: Call) -> None:
+        if self.access is not None:
+            if call.raw("signature") is not None and self._secret_key is not None:
+                self._check_signature(call, self._secret_key)  # signed: full access
+            else:
+                self.access.authorize(call)
+            return
         if self._secret_key is not None:
             self._check_signature(call, self._secret_key)
         if self._auth_keys is not None and call.text("auth") not in self._auth_keys:

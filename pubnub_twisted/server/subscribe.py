@@ -109,7 +109,8 @@ class HubEntry:
     """One event the hub delivers: a published message or a presence payload.
 
     ``channel`` is the channel it is delivered on (``<name>-pnpres`` for a
-    presence payload, ``presence`` true); ``payload`` is the hub's own value:
+    presence payload, ``presence`` true; ``signal`` for a signal); ``payload``
+    is the hub's own value:
     treat it as read-only.
     """
 
@@ -119,20 +120,23 @@ class HubEntry:
     publisher: str | None
     timetoken: int
     presence: bool
+    signal: bool = False
 
 
 HubObserver = Callable[[HubEntry], object]
 
 
 class _Event:
-    """One buffered event: a message or a presence payload on one channel.
+    """One buffered event: a message, a signal or a presence payload on one channel.
 
-    A presence event's entry also has ``u`` (its ``pn_*`` fields), built
-    from the payload when the event is first delivered and kept in ``meta``:
-    events nobody receives (a mass timeout, say) never pay for it.
+    ``extra`` holds a message's optional entry keys: ``e`` (1 for a signal),
+    ``u`` (its meta) and ``cmt`` (its custom type).  A presence event's entry
+    also has ``u`` (its ``pn_*`` fields), built from the payload when the
+    event is first delivered and kept in ``meta``: events nobody receives (a
+    mass timeout, say) never pay for it.
     """
 
-    __slots__ = ("channel", "meta", "payload", "presence", "publisher", "timetoken")
+    __slots__ = ("channel", "extra", "meta", "payload", "presence", "publisher", "timetoken")
 
     def __init__(
         self,
@@ -140,12 +144,15 @@ class _Event:
         channel: str,
         payload: object,
         publisher: str | None,
+        *,
+        extra: Body | None = None,
         presence: bool = False,
     ):
         self.timetoken = timetoken
         self.channel = channel
         self.payload = payload
         self.publisher = publisher
+        self.extra = extra
         self.presence = presence
         self.meta: Body | None = None
 
@@ -192,6 +199,9 @@ def _envelope(cursor: int, entries: list[Body]) -> Body:
 
 def _entry(sub_key: str, event: _Event, match: str | None) -> Body:
     entry: Body = {"a": _SHARD, "f": 0}
+    extra = event.extra or {}
+    if "e" in extra:
+        entry["e"] = extra["e"]
     if event.publisher is not None:
         entry["i"] = event.publisher
     entry["p"] = {"t": str(event.timetoken), "r": REGION}
@@ -203,8 +213,12 @@ def _entry(sub_key: str, event: _Event, match: str | None) -> Body:
             event.meta = presence_meta(channel, cast(Body, event.payload))
         entry["u"] = event.meta
     entry["d"] = event.payload
+    if "u" in extra:
+        entry["u"] = extra["u"]
     if match is not None:
         entry["b"] = match
+    if "cmt" in extra:
+        entry["cmt"] = extra["cmt"]
     return entry
 
 
@@ -326,16 +340,33 @@ class SubscribeHub:
         return self._tick()
 
     def publish(
-        self, sub_key: str, channel: str, message: object, publisher: str | None = None
+        self,
+        sub_key: str,
+        channel: str,
+        message: object,
+        publisher: str | None = None,
+        *,
+        meta: object = None,
+        signal: bool = False,
+        custom_message_type: str | None = None,
     ) -> int:
         """Deliver ``message`` (any JSON value) on ``channel``; return its timetoken.
 
-        ``publisher`` becomes the entry's ``i`` (the publishing uuid).
+        ``publisher`` becomes the entry's ``i`` (the publishing uuid),
+        ``meta`` its ``u``, ``custom_message_type`` its ``cmt``; a
+        ``signal`` is marked ``"e": 1``.
         """
         if not channel or channel.endswith(PRESENCE_SUFFIX):
             raise ValueError(f"cannot publish on {channel!r}")
-        json.dumps(message, allow_nan=False)  # not JSON: refused here, not at delivery
-        return self._append(sub_key, channel, message, publisher)
+        json.dumps([message, meta], allow_nan=False)  # not JSON: refused here, not at delivery
+        extra: Body = {}
+        if signal:
+            extra["e"] = 1
+        if meta is not None:
+            extra["u"] = meta
+        if custom_message_type is not None:
+            extra["cmt"] = custom_message_type
+        return self._append(sub_key, channel, message, publisher, extra=extra or None)
 
     def _append(
         self,
@@ -343,15 +374,20 @@ class SubscribeHub:
         channel: str,
         payload: object,
         publisher: str | None = None,
+        *,
+        extra: Body | None = None,
         presence: bool = False,
     ) -> int:
-        event = _Event(self._tick(), channel, payload, publisher, presence)
+        event = _Event(self._tick(), channel, payload, publisher, extra=extra, presence=presence)
         buffer = self._buffers.get((sub_key, channel))
         if buffer is None:
             buffer = self._buffers[sub_key, channel] = deque(maxlen=self.options.buffer_size)
         buffer.append(event)
         if self._entry_observers:
-            entry = HubEntry(sub_key, channel, payload, publisher, event.timetoken, presence)
+            signal = extra is not None and extra.get("e") == 1
+            entry = HubEntry(
+                sub_key, channel, payload, publisher, event.timetoken, presence, signal
+            )
             for observer in list(self._entry_observers):
                 try:
                     observer(entry)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Self
 
-from pubnub_twisted.endpoints.base import ChannelsAndGroups, check_state
+from pubnub_twisted.endpoints.base import ActingUUID, ChannelsAndGroups, check_state
 from pubnub_twisted.enums import PNOperationType
 from pubnub_twisted.errors import PNERR_INVALID_ARGUMENT, PNERR_STATE_MISSING, PubNubException
 from pubnub_twisted.models import JSONObject, PNHeartbeatResult
@@ -30,7 +30,7 @@ def _states_json(states: Any) -> str:
     return check_state(states)
 
 
-class Heartbeat(ChannelsAndGroups[PNHeartbeatResult]):
+class Heartbeat(ActingUUID, ChannelsAndGroups[PNHeartbeatResult]):
     """``pubnub.heartbeat()``: announce this client on channels and groups.
 
     The service keeps the client present for ``presence_timeout`` seconds

@@ -7,7 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Self
 
+from twisted.internet.defer import Deferred
+
 from pubnub_twisted.endpoints.base import ChannelsAndGroups, ResponseShapeError, expect
+from pubnub_twisted.endpoints.presence.here_now_pages import HereNowPages
 from pubnub_twisted.enums import PNOperationType
 from pubnub_twisted.errors import PNERR_INVALID_ARGUMENT, PubNubException
 from pubnub_twisted.models import (
@@ -105,6 +108,29 @@ class HereNow(ChannelsAndGroups[PNHereNowResult]):
         """Skip this many occupants per channel (for paging, with ``limit``)."""
         self._offset = self._count(offset, "offset", 0, None)
         return self
+
+    def pages(self, page_size: int = MAX_HERE_NOW_LIMIT) -> HereNowPages:
+        """Read the occupants ``page_size`` at a time (for channels over 1,000 occupants).
+
+        ``yield pages.next()`` until it gives ``None``, or ``async for page in
+        pages``; ``limit`` and ``offset`` set here are not used.  See
+        :class:`~pubnub_twisted.endpoints.presence.here_now_pages.HereNowPages`.
+        """
+        if self._problem is not None:
+            raise self._problem
+        if not self._global:
+            self._require_names()
+        return HereNowPages(
+            self._pubnub,
+            channels=self._channels,
+            groups=self._groups,
+            include_state=self._include_state,
+            page_size=page_size,
+        )
+
+    def collect(self) -> Deferred[PNHereNowResult]:
+        """Every occupant, read page by page: one result (fails with ``PubNubException``)."""
+        return self.pages().collect()
 
     def _count(self, value: Any, what: str, low: int, high: int | None) -> int | None:
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= low

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pubnub_twisted.endpoints.base import ChannelsAndGroups
+from pubnub_twisted.endpoints.base import ActingUUID, ChannelsAndGroups
 from pubnub_twisted.enums import PNOperationType
 from pubnub_twisted.models import JSONObject, PNLeaveResult
 from pubnub_twisted.protocol import QueryPairs
@@ -10,7 +10,7 @@ from pubnub_twisted.protocol import QueryPairs
 __all__ = ["Leave"]
 
 
-class Leave(ChannelsAndGroups[PNLeaveResult]):
+class Leave(ActingUUID, ChannelsAndGroups[PNLeaveResult]):
     """``pubnub.leave()``: leave channels, and every channel of the groups given.
 
     Presence channels (``-pnpres``) are refused: a leave names data

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Self
 
-from pubnub_twisted.endpoints.base import UNSET, ChannelsAndGroups, check_state, expect
+from pubnub_twisted.endpoints.base import (
+    UNSET,
+    ActingUUID,
+    ChannelsAndGroups,
+    check_state,
+    expect,
+)
 from pubnub_twisted.enums import PNOperationType
 from pubnub_twisted.errors import PNERR_STATE_MISSING, PubNubException
 from pubnub_twisted.models import JSONObject, PNSetStateResult
@@ -16,8 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["SetState"]
 
 
-class SetState(ChannelsAndGroups[PNSetStateResult]):
-    """``pubnub.set_state()``: this client's state on every channel given.
+class SetState(ActingUUID, ChannelsAndGroups[PNSetStateResult]):
+    """``pubnub.set_state()``: this client's state (or ``.uuid()``'s) on every channel given.
 
     With channel groups the state applies to every channel of each group.
     The state is a JSON object (a ``dict`` with string keys); the service
@@ -43,8 +49,8 @@ class SetState(ChannelsAndGroups[PNSetStateResult]):
         self._state_json = check_state(self._state)
 
     def _path(self, subscribe_key: str) -> str:
-        own_uuid = encode(self._pubnub.config.uuid)
-        return self._channel_path(subscribe_key, f"/uuid/{own_uuid}/data")
+        uuid = encode(self._sender_uuid())
+        return self._channel_path(subscribe_key, f"/uuid/{uuid}/data")
 
     def _query(self) -> QueryPairs:
         return [("state", self._state_json), *self._group_query()]

@@ -22,7 +22,11 @@ from pubnub_twisted.endpoints.base import ChannelsAndGroups, expect
 from pubnub_twisted.endpoints.presence.heartbeat import _states_json
 from pubnub_twisted.enums import PNOperationType
 from pubnub_twisted.models import JSONObject
-from pubnub_twisted.models_pubsub import PNMessageResult, PNPresenceEventResult
+from pubnub_twisted.models_pubsub import (
+    PNMessageResult,
+    PNPresenceEventResult,
+    PNSignalMessageResult,
+)
 from pubnub_twisted.protocol import (
     PRESENCE_SUFFIX,
     TIMETOKENS_PER_SECOND,
@@ -39,9 +43,10 @@ __all__ = ["Event", "Subscribe", "SubscribeResponse", "parse_entry"]
 #: What one entry of a subscribe answer becomes.
 Event = PNMessageResult | PNPresenceEventResult
 
-#: Entry types (``e``) delivered as messages: absent or 0.  Signals (1), App
+#: Entry types (``e``) delivered as messages: absent or 0; 1 is a signal.  App
 #: Context (2), message actions (3) and files (4) are not handled here.
 _MESSAGE_TYPES = (None, 0)
+_SIGNAL = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,16 +148,20 @@ def parse_entry(entry: Any) -> Event | None:
     if channel.endswith(PRESENCE_SUFFIX):
         via = None if subscription is None else _strip(subscription)
         return _presence(entry["d"], _strip(channel), via, timetoken)
-    if entry.get("e") not in _MESSAGE_TYPES:
+    kind = entry.get("e")
+    if kind not in _MESSAGE_TYPES and kind != _SIGNAL:
         return None
     publisher = entry.get("i")
-    return PNMessageResult(
+    custom = entry.get("cmt")
+    result = PNSignalMessageResult if kind == _SIGNAL else PNMessageResult
+    return result(
         message=entry["d"],
         channel=channel,
         subscription=subscription,
         timetoken=timetoken,
         publisher=publisher if isinstance(publisher, str) else None,
         user_metadata=entry.get("u"),
+        custom_message_type=custom if isinstance(custom, str) else None,
     )
 
 

@@ -211,7 +211,7 @@ class DashboardFeed:
             self._add(
                 {
                     "t": ms,
-                    "kind": "message",
+                    "kind": "signal" if entry.signal else "message",
                     "sub_key": entry.sub_key,
                     "channel": entry.channel,
                     "uuid": entry.publisher,

@@ -198,7 +198,7 @@ function matches(event) {
 }
 
 function eventRow(event) {
-  const action = event.kind === "message" ? "message" : event.action;
+  const action = event.kind === "presence" ? event.action : event.kind; // or message, signal
   const li = el("li", { "data-action": action, "data-channel": event.channel },
     el("time", {}, clock(event.t)), el("span", { class: `action ${action}` }, action),
     el("span", { class: "ch" }, event.channel), " ");

@@ -1,0 +1,1 @@
+"""The message room of the embedded server: publish, signal, history, counts, delete."""
