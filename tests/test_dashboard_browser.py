@@ -187,7 +187,7 @@ class LiveDashboardTests(BrowserTestCase):
 
     @inlineCallbacks
     def test_presence_changes_appear_live(self) -> Any:
-        """Join, state change, leave, timeout, a message and a where-now all show on the page."""
+        """Join, state change, leave, timeout, a message, where-now and the filter work live."""
         server = self.serve()
         _heartbeat(server, "alice", "lobby")
         yield self.browse(lambda d: d.get(server.dashboard_url))
@@ -225,6 +225,22 @@ class LiveDashboardTests(BrowserTestCase):
         server.publish(KEY, "lobby", {"text": "<i>hello</i>"}, publisher="alice")
         yield self.shows('#events li[data-action="message"]', "<i>hello</i>")
         yield self.shows('#requests tr[data-operation="heartbeat"]', "heartbeat")
+
+        yield self.browse(_type, "#filter", "gam")
+        hidden = yield self.browse(
+            lambda d: d.execute_script(
+                "return [...document.querySelectorAll('#channels tbody tr')]"
+                ".map(r => [r.dataset.channel, r.hidden]);"
+            )
+        )
+        self.assertEqual(sorted(hidden), [["games", False], ["lobby", True]])
+        shown = yield self.browse(
+            lambda d: d.execute_script(
+                "return [...document.querySelectorAll('#events li')]"
+                ".filter(li => !li.hidden).map(li => li.dataset.channel);"
+            )
+        )
+        self.assertEqual(set(shown), {"games"})
         points = yield self.browse(
             _wait,
             "return document.querySelector(arguments[0]).getAttribute('points');",
