@@ -139,10 +139,13 @@ def _call(server: PresenceServer, path: str) -> None:
     assert status == 200, (status, body)
 
 
-def _heartbeat(server: PresenceServer, uuid: str, channel: str, timeout: int = 60) -> None:
+def _heartbeat(
+    server: PresenceServer, uuid: str, channel: str, timeout: int = 60, key: str = KEY
+) -> None:
     _call(
         server,
-        f"/v2/presence/sub-key/{KEY}/channel/{channel}/heartbeat?uuid={uuid}&heartbeat={timeout}",
+        f"/v2/presence/sub-key/{key}/channel/{quote(channel, safe='')}/heartbeat"
+        f"?uuid={quote(uuid, safe='')}&heartbeat={timeout}",
     )
 
 
@@ -241,6 +244,7 @@ class LiveDashboardTests(BrowserTestCase):
             )
         )
         self.assertEqual(set(shown), {"games"})
+
         points = yield self.browse(
             _wait,
             "return document.querySelector(arguments[0]).getAttribute('points');",
@@ -276,3 +280,46 @@ class TokenTests(BrowserTestCase):
         self.assertEqual(visible, "")  # HttpOnly: the page's script cannot read it
         _heartbeat(server, "bob", "lobby")
         yield self.shows('tr[data-channel="lobby"] .occupancy', "2")
+
+
+class HostileTextTests(BrowserTestCase):
+    """Names and state from users are shown as text: markup in them never runs."""
+
+    @inlineCallbacks
+    def test_markup_is_text(self) -> Any:
+        """A uuid and a channel made of HTML show verbatim; their script never runs."""
+        server = self.serve()
+        yield self.browse(lambda d: d.get(server.dashboard_url))
+        yield self.shows('#status[data-live="true"]', "live")
+        evil = '<img src=x onerror="window.pwned=1">'
+        _heartbeat(server, evil, "<b>room</b>")
+        yield self.shows("#events li[data-action='join']", evil)
+        yield self.shows("#channels tbody tr td.name", "<b>room</b>")
+        yield self.browse(_click, "#channels tbody tr")
+        yield self.shows("#occupants li .uuid", evil)
+        found = yield self.browse(
+            lambda d: d.execute_script(
+                "return [window.pwned, document.querySelectorAll('main img, main b').length];"
+            )
+        )
+        self.assertEqual(found, [None, 0])
+
+    @inlineCallbacks
+    def test_subscribe_keys(self) -> Any:
+        """Each subscribe key is a choice; choosing one lists only its channels."""
+        server = self.serve()
+        _heartbeat(server, "a", "lobby")
+        yield self.browse(lambda d: d.get(server.dashboard_url))
+        yield self.shows('tr[data-channel="lobby"] .occupancy', "1")
+        _heartbeat(server, "b", "elsewhere", key="sub-c-other")
+        yield self.shows('#sub-key option[value="sub-c-other"]', "sub-c-other")
+        yield self.browse(_choose_key, "sub-c-other")
+        yield self.shows('tr[data-channel="elsewhere"] .occupancy', "1")
+        yield self.lacks('tr[data-channel="lobby"]')
+
+
+def _choose_key(driver: Any, key: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element(By.ID, "sub-key")).select_by_value(key)
