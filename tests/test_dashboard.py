@@ -27,6 +27,7 @@ from twisted.web.test.requesthelper import DummyRequest
 from pubnub_twisted.server import PresenceResource, PresenceStore, SubscribeOptions, listen
 from pubnub_twisted.server.dashboard import Dashboard, decide, is_loopback, needs_token
 from pubnub_twisted.server.dashboard._feed import PREVIEW
+from pubnub_twisted.server.dashboard.resource import MAX_STREAMS
 
 KEY = "sub-c-dash"
 
@@ -398,6 +399,15 @@ class HTTPTests(TestCase):
         )
         self.assertEqual(response.code, 200)
         self.assertIn("channels", json.loads(body))
+
+    @inlineCallbacks
+    def test_stream_cap(self) -> Any:
+        """Past MAX_STREAMS open event streams, another one gets a 503."""
+        server = self.serve(dashboard=True)
+        for _ in range(MAX_STREAMS):
+            server.dashboard.feed.attach(cast(Request, _StreamRequest([])))
+        response, body = yield self.fetch(server.url + "/_dashboard/api/events")
+        self.assertEqual((response.code, body), (503, b"Too many dashboard streams\n"))
 
     @inlineCallbacks
     def test_stop_closes_event_streams(self) -> Any:

@@ -9,7 +9,8 @@ Paths (everything else stays PubNub's):
 - ``/_dashboard/api/channel?sub_key=&channel=&offset=&limit=``: one page of a
   channel's occupants with their state (``limit`` at most 1000);
 - ``/_dashboard/api/uuid?sub_key=&uuid=``: where a uuid is, with its state;
-- ``/_dashboard/api/events``: Server-Sent Events, one JSON batch per event.
+- ``/_dashboard/api/events``: Server-Sent Events, one JSON batch per event
+  (at most :data:`MAX_STREAMS` open at once; more get a 503).
 
 Access follows :func:`~pubnub_twisted.server.dashboard._access.decide`;
 a refusal is a bare 403.  Nothing served contains a secret key, publish key
@@ -35,6 +36,8 @@ __all__ = ["PREFIX", "Dashboard"]
 PREFIX: Final = b"/_dashboard/"
 #: Most occupants one ``api/channel`` answer lists.
 MAX_OCCUPANTS: Final = 1000
+#: Most event streams open at once (each costs a connection and a transport buffer).
+MAX_STREAMS: Final = 64
 
 _STATIC: Final = {
     b"/": ("index.html", b"text/html; charset=utf-8"),
@@ -130,6 +133,11 @@ class Dashboard(Resource):
             return static[0]
         feed = self.feed
         if path == PREFIX + b"api/events":
+            if feed.streams >= MAX_STREAMS:
+                return self._plain(request, 503, b"Too many dashboard streams\n")
+            if request.method == b"HEAD":
+                request.setHeader(b"Content-Type", b"text/event-stream; charset=utf-8")
+                return b""
             feed.attach(request)
             return NOT_DONE_YET
         if path == PREFIX + b"api/snapshot":
