@@ -78,6 +78,8 @@ function channelRow(entry) {
   const row = el("tr", { "data-channel": entry.name }, el("td", { class: "name" }, entry.name),
     el("td", { class: "num occupancy" }), el("td", {}, spark()));
   row.addEventListener("click", () => choose(entry.name));
+  row.tabIndex = 0; // reachable with Tab; Enter chooses it
+  row.addEventListener("keydown", (e) => { if (e.key === "Enter") choose(entry.name); });
   row.entry = entry;
   watcher.observe(row);
   row.hidden = !entry.name.includes(view.filter);
