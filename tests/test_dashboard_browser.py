@@ -305,6 +305,28 @@ class HostileTextTests(BrowserTestCase):
         self.assertEqual(found, [None, 0])
 
     @inlineCallbacks
+    def test_big_channel_pages(self) -> Any:
+        """A channel of 150 shows 100 occupants and a button that shows the other 50."""
+        server = self.serve()
+        for n in range(150):
+            _heartbeat(server, f"user-{n:03d}", "hall")
+        yield self.browse(lambda d: d.get(server.dashboard_url))
+        yield self.shows('tr[data-channel="hall"] .occupancy', "150")
+        yield self.browse(_click, 'tr[data-channel="hall"]')
+        yield self.shows("#occupant-note", "150 here, showing 100")
+        yield self.lacks('#occupants li[data-uuid="user-149"]')
+        yield self.browse(_click, "#more-occupants")
+        yield self.shows('#occupants li[data-uuid="user-149"]', "user-149")
+        yield self.shows("#occupant-note", "150 here")
+        count = yield self.browse(
+            lambda d: d.execute_script(
+                "return [document.querySelectorAll('#occupants li').length,"
+                " document.getElementById('more-occupants').hidden];"
+            )
+        )
+        self.assertEqual(count, [150, True])
+
+    @inlineCallbacks
     def test_subscribe_keys(self) -> Any:
         """Each subscribe key is a choice; choosing one lists only its channels."""
         server = self.serve()

@@ -266,6 +266,29 @@ function noteOccupancy() {
   const shown = view.occupants.size;
   $("occupant-note").textContent = view.chosen === null ? "" :
     shown < view.occupancy ? `${view.occupancy} here, showing ${shown}` : `${view.occupancy} here`;
+  $("more-occupants").hidden = view.chosen === null || shown >= view.occupancy;
+}
+
+function addOccupants(occupants) {
+  const rows = [];
+  for (const o of occupants) {
+    if (view.occupants.has(o.uuid)) continue;
+    const li = occupantRow(o.uuid, o.state);
+    view.occupants.set(o.uuid, li);
+    rows.push(li);
+  }
+  $("occupants").append(...rows);
+}
+
+async function more() {
+  const name = view.chosen;
+  const page = await getJSON("channel",
+    { sub_key: view.subKey, channel: name, offset: view.occupants.size, limit: PAGE });
+  if (view.chosen !== name) return;
+  view.limit += PAGE;
+  addOccupants(page.occupants);
+  view.occupancy = page.occupancy;
+  noteOccupancy();
 }
 
 let refetchTimer = 0;
@@ -278,11 +301,11 @@ async function choose(name) {
   view.occupants = new Map();
   $("occupants").replaceChildren();
   view.occupancy = 0;
+  view.limit = PAGE;
   if (name === null) { noteOccupancy(); return; }
   const page = await getJSON("channel", { sub_key: view.subKey, channel: name, limit: PAGE });
   if (view.chosen !== name) return;
-  const rows = page.occupants.map((o) => { const li = occupantRow(o.uuid, o.state); view.occupants.set(o.uuid, li); return li; });
-  $("occupants").replaceChildren(...rows);
+  addOccupants(page.occupants);
   view.occupancy = page.occupancy;
   noteOccupancy();
 }
@@ -293,7 +316,7 @@ function applyToChosen(event) {
   const li = view.occupants.get(event.uuid);
   if (event.action === "join" || event.action === "state-change") {
     if (li) setState(li, event.state);
-    else if (view.occupants.size < PAGE) {
+    else if (view.occupants.size < view.limit) {
       const row = occupantRow(event.uuid, event.state);
       view.occupants.set(event.uuid, row);
       $("occupants").append(row);
@@ -405,5 +428,6 @@ $("filter").addEventListener("input", (e) => {
   for (const li of $("events").children) li.hidden = !matches(li.event);
 });
 $("sub-key").addEventListener("change", (e) => showKey(e.target.value));
+$("more-occupants").addEventListener("click", () => more());
 $("where-form").addEventListener("submit", (e) => { e.preventDefault(); findUuid($("where-uuid").value.trim()); });
 connect();
