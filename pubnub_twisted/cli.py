@@ -512,6 +512,13 @@ def _add_serve_parser(subparsers: Any) -> None:
         help="serve only this subscribe key (repeatable); requests for any other key get "
         'PubNub\'s 400 "Invalid Subscribe Key" (default: every key, each its own key space)',
     )
+    serve.add_argument(
+        "--no-dashboard",
+        dest="dashboard",
+        action="store_false",
+        help="do not serve the live dashboard at / (it is open on a loopback address; on any "
+        "other it needs the token printed at start-up)",
+    )
     _add_subscribe_options(serve)
     serve.set_defaults(command_runner=_run_serve)
 
@@ -629,6 +636,7 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
             strict_names=args.strict_names,
             subscribe=subscribe,
             subscribe_keys=set(args.subscribe_keys) if args.subscribe_keys else None,
+            dashboard=args.dashboard,
         )
     except OSError as exc:
         raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
@@ -638,6 +646,8 @@ async def _run_serve(reactor: Any, args: argparse.Namespace, out: TextIO) -> int
     # installed by then, so a signal sent right after this line stops it cleanly.
     await deferLater(reactor, 0, lambda: None)
     out.write(f"listening on {server.url}\n")
+    if server.dashboard_url is not None:  # with its token when not on loopback
+        out.write(f"dashboard: {server.dashboard_url}\n")
     out.flush()
     # From here on, every request is logged (the server logs at debug level).
     levels = LogLevelFilterPredicate(defaultLogLevel=LogLevel.info)

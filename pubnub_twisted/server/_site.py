@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,8 +12,10 @@ from twisted.internet.interfaces import IListeningPort, IReactorTCP, IReactorTim
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel, Request
+from twisted.web.resource import IResource
 from twisted.web.server import Site
 
+from pubnub_twisted.server.dashboard import Dashboard, needs_token
 from pubnub_twisted.server.presence.store import PresenceStore
 from pubnub_twisted.server.resource import PresenceResource
 from pubnub_twisted.server.subscribe import SubscribeOptions
@@ -90,15 +93,33 @@ class PresenceSite(Site):
 
     It writes no access log of its own (the resource logs each request
     through ``twisted.logger``), and :meth:`close_connections` ends the
-    keep-alive connections that outlive ``stopListening``.
+    keep-alive connections that outlive ``stopListening``.  With a
+    ``dashboard``, requests for ``/`` and ``/_dashboard/...`` go to it and
+    every other path to the presence resource, which stays a leaf of its own.
     """
 
     noisy = False
     protocol = _PresenceChannel  # type: ignore[assignment]
 
-    def __init__(self, resource: PresenceResource, reactor: IReactorTime | None = None) -> None:
+    def __init__(
+        self,
+        resource: PresenceResource,
+        reactor: IReactorTime | None = None,
+        dashboard: Dashboard | None = None,
+    ) -> None:
         Site.__init__(self, resource, reactor=reactor)
+        self.dashboard = dashboard
         self._channels: dict[_PresenceChannel, list[Deferred[None]]] = {}
+
+    def getResourceFor(self, request: Request) -> IResource:
+        """The dashboard for its own paths, else the presence resource."""
+        dashboard = self.dashboard
+        if dashboard is not None and dashboard.claims(request.path):
+            request.site = self  # type: ignore[attr-defined]
+            request.sitepath = list(request.prepath or ())  # type: ignore[attr-defined]
+            return dashboard
+        resource: IResource = Site.getResourceFor(self, request)
+        return resource
 
     def log(self, request: Request) -> None:
         """No access log (see the class docstring)."""
@@ -130,6 +151,19 @@ class PresenceServer:
     site: PresenceSite
     store: PresenceStore
     owns_store: bool = field(default=True, repr=False)
+
+    @property
+    def dashboard(self) -> Dashboard | None:
+        """The dashboard served at ``/`` (``None`` when it is off)."""
+        return self.site.dashboard
+
+    @property
+    def dashboard_url(self) -> str | None:
+        """The dashboard's address, with ``?token=`` when it needs one (``None``: off)."""
+        dashboard = self.site.dashboard
+        if dashboard is None:
+            return None
+        return f"{self.url}/" + ("" if dashboard.token is None else f"?token={dashboard.token}")
 
     @property
     def resource(self) -> PresenceResource:
@@ -175,6 +209,8 @@ class PresenceServer:
 
     def stop(self) -> Deferred[None]:
         """Stop listening, answer held polls, close connections, stop the store if it made it."""
+        if self.site.dashboard is not None:
+            self.site.dashboard.stop()
         self.resource.stop()
         if self.owns_store:
             self.store.stop()
@@ -197,6 +233,8 @@ def listen(
     backlog: int = DEFAULT_BACKLOG,
     access_manager: bool = False,
     strict_names: bool = False,
+    dashboard: bool = False,
+    dashboard_token: str | None = None,
 ) -> PresenceServer:
     """Serve a presence server on ``host:port`` (loopback, an ephemeral port by default).
 
@@ -204,6 +242,13 @@ def listen(
     clock; ``backlog`` is the listen queue (Twisted's default of 50 makes
     the 51st simultaneous connect wait a second for a SYN retry); the other
     options are :class:`PresenceResource`'s.
+
+    ``dashboard`` also serves the live dashboard at ``/`` (off by default:
+    an embedded test server needs no extra paths or timers; ``serve`` turns
+    it on).  On a loopback ``host`` it is open; on any other it needs a
+    token, ``dashboard_token`` or else a random one, found in
+    :attr:`PresenceServer.dashboard_url`.  Giving ``dashboard_token``
+    requires it on loopback too.
     """
     clock = IReactorTime(reactor)
     owns_store = store is None
@@ -220,12 +265,22 @@ def listen(
         subscribe_keys=subscribe_keys,
         strict_names=strict_names,
     )
-    site = PresenceSite(resource, reactor=clock)
-    # Site's annotations do not (yet) say it is a ServerFactory of its channel type.
-    listening_port = reactor.listenTCP(
-        port,
-        site,  # type: ignore[arg-type]
-        backlog=backlog,
-        interface=host,
-    )
+    board = None
+    if dashboard:
+        if dashboard_token is None and needs_token(host):
+            dashboard_token = secrets.token_urlsafe(24)
+        board = Dashboard(resource, token=dashboard_token)
+    site = PresenceSite(resource, reactor=clock, dashboard=board)
+    try:
+        # Site's annotations do not (yet) say it is a ServerFactory of its channel type.
+        listening_port = reactor.listenTCP(
+            port,
+            site,  # type: ignore[arg-type]
+            backlog=backlog,
+            interface=host,
+        )
+    except BaseException:
+        if board is not None:
+            board.stop()  # a given store must not keep feeding a dashboard nobody serves
+        raise
     return PresenceServer(listening_port, site, store, owns_store)

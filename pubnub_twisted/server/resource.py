@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -236,6 +237,8 @@ class PresenceResource(Resource):
         self.messages = MessageService(
             self.hub, message_store or MessageStore(store.clock), publish_key=publish_key
         )
+        #: Requests answered per route kind (``here_now``, ``heartbeat``, ``subscribe``...).
+        self.request_counts: Counter[str] = Counter()
         self._names = NameGuard(strict_names)
         self._handlers: dict[str, Callable[[Call], dict[str, Any]]] = {
             "here_now": self._here_now,
@@ -329,6 +332,7 @@ class PresenceResource(Resource):
             if len(uri) > MAX_URL_LENGTH:
                 raise Refusal(414, _shapes.error(414, "Request URI Too Long"))
             call = route(parse(uri))
+            self.request_counts[call.operation] += 1
             call.method, call.body = method.decode("ascii", "replace").upper(), body
             path = _TOKEN_IN_PATH.sub(r"\1<token>", call.path)
             if method not in _METHODS_OF.get(call.operation, (b"GET",)):

@@ -34,6 +34,7 @@ from typing import Any, Final, cast
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall
+from twisted.logger import Logger
 
 from pubnub_twisted.models import JSONObject
 from pubnub_twisted.protocol import PRESENCE_SUFFIX, timetoken_from_seconds
@@ -49,6 +50,8 @@ __all__ = [
     "MAX_ENTRIES",
     "MAX_INTERVAL_PAYLOAD",
     "REGION",
+    "HubEntry",
+    "HubObserver",
     "SubscribeHub",
     "SubscribeOptions",
     "SubscribeRequest",
@@ -76,6 +79,7 @@ _SHARD: Final = "0"
 _DEPARTURES: Final = frozenset({"leave", "timeout"})
 
 Body = dict[str, Any]
+_log: Final = Logger(namespace="pubnub_twisted.server")
 #: An event and the subscription it matched (an entry's ``b``; ``None`` for a direct data channel).
 _Match = tuple["_Event", str | None]
 
@@ -98,6 +102,28 @@ class SubscribeRequest:
     timetoken: int = 0
     timeout: float | None = None
     states: Mapping[str, JSONObject] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HubEntry:
+    """One event the hub delivers: a published message or a presence payload.
+
+    ``channel`` is the channel it is delivered on (``<name>-pnpres`` for a
+    presence payload, ``presence`` true; ``signal`` for a signal); ``payload``
+    is the hub's own value:
+    treat it as read-only.
+    """
+
+    sub_key: str
+    channel: str
+    payload: object
+    publisher: str | None
+    timetoken: int
+    presence: bool
+    signal: bool = False
+
+
+HubObserver = Callable[[HubEntry], object]
 
 
 class _Event:
@@ -263,6 +289,7 @@ class SubscribeHub:
         self._pending: dict[tuple[str, str, str], tuple[PresenceEvent, IDelayedCall]] = {}
         self._delivered: dict[tuple[str, str], list[_Match]] = {}
         self._stopped = False
+        self._entry_observers: list[HubObserver] = []
         store.add_observer(self._observe)
 
     @property
@@ -291,6 +318,15 @@ class SubscribeHub:
         for polls in list(self._held.values()):
             for poll in list(polls):
                 self._answer(poll, self._empty())
+
+    def add_observer(self, observer: HubObserver) -> None:
+        """Call ``observer(entry)`` for every :class:`HubEntry` appended from now on."""
+        self._entry_observers.append(observer)
+
+    def remove_observer(self, observer: HubObserver) -> None:
+        """Stop calling ``observer`` (no error if it was not registered)."""
+        if observer in self._entry_observers:
+            self._entry_observers.remove(observer)
 
     # -- timetokens and events ----------------------------------------------
 
@@ -347,6 +383,16 @@ class SubscribeHub:
         if buffer is None:
             buffer = self._buffers[sub_key, channel] = deque(maxlen=self.options.buffer_size)
         buffer.append(event)
+        if self._entry_observers:
+            signal = extra is not None and extra.get("e") == 1
+            entry = HubEntry(
+                sub_key, channel, payload, publisher, event.timetoken, presence, signal
+            )
+            for observer in list(self._entry_observers):
+                try:
+                    observer(entry)
+                except Exception:
+                    _log.failure("Hub observer {observer!r} failed", observer=observer)
         if self._buffer_sweep is None and not self._stopped:
             self._buffer_sweep = self._clock.callLater(self.options.buffer_ttl, self._sweep)
         for poll in list(self._held.get(sub_key, ())):

@@ -388,6 +388,24 @@ class PresenceStore:
             return []
         return list(space.where.get(uuid, ()))
 
+    def sub_keys(self) -> list[str]:
+        """Every subscribe key that has held presence, state or groups, in first-use order."""
+        return list(self._spaces)
+
+    def occupancies(self, sub_key: str) -> dict[str, int]:
+        """Every occupied channel of ``sub_key`` and its occupancy (one pass, no copies)."""
+        space = self._spaces.get(sub_key)
+        if space is None:
+            return {}
+        return {name: len(occupants) for name, occupants in space.channels.items()}
+
+    def groups(self, sub_key: str) -> dict[str, list[str]]:
+        """Every channel group of ``sub_key`` and its channels, in the order they were added."""
+        space = self._spaces.get(sub_key)
+        if space is None:
+            return {}
+        return {group: list(members) for group, members in space.groups.items()}
+
     # -- channel groups -----------------------------------------------------
 
     def add_channels_to_group(self, sub_key: str, group: str, channels: Iterable[str]) -> None:
