@@ -14,6 +14,7 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from pubnub_twisted.cli import build_parser, run_command
+from pubnub_twisted.cli.watcher import Watcher, message_record
 from pubnub_twisted.enums import PNOperationType, PNStatusCategory
 from pubnub_twisted.models import PNStatus
 from pubnub_twisted.models_pubsub import (
@@ -22,7 +23,6 @@ from pubnub_twisted.models_pubsub import (
     PNSignalMessageResult,
 )
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, LocalPresenceServer
-from pubnub_twisted.watch import Watcher, message_record
 from tests.cli_child import spawn_cli
 
 Gen = Generator[Deferred[Any], Any, Any]
@@ -130,12 +130,12 @@ class TLSHintTests(_CLICase):
 
     def test_pubnub_ssl_variable(self) -> None:
         """PUBNUB_SSL=0 turns TLS off like --no-ssl; a bad value is a clear error."""
-        from pubnub_twisted.cli import _config
+        from pubnub_twisted.cli._common import config_from
 
         self.patch(os, "environ", {"PUBNUB_SSL": "0", "PUBNUB_SUBSCRIBE_KEY": "s"})
-        self.assertFalse(_config(build_parser().parse_args(["here-now"])).ssl)
+        self.assertFalse(config_from(build_parser().parse_args(["here-now"])).ssl)
         self.patch(os, "environ", {"PUBNUB_SSL": "true", "PUBNUB_SUBSCRIBE_KEY": "s"})
-        self.assertTrue(_config(build_parser().parse_args(["here-now"])).ssl)
+        self.assertTrue(config_from(build_parser().parse_args(["here-now"])).ssl)
         self.patch(os, "environ", {"PUBNUB_SSL": "sometimes", "PUBNUB_SUBSCRIBE_KEY": "s"})
         err = io.StringIO()
         args = build_parser().parse_args(["here-now"])

@@ -10,7 +10,7 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from pubnub_twisted import PubNubException
-from pubnub_twisted.simulate import Simulation, SimulationOptions
+from pubnub_twisted.cli.simulation import Simulation, SimulationOptions
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, InMemoryPresence, LocalPresenceServer
 from tests.cli_child import spawn_cli
 
