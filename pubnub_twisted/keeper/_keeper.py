@@ -9,7 +9,7 @@ How it works, in short:
 * Members sit on a timing wheel (:mod:`._wheel`): one timer turns it a slot at
   a time and the members of each slot are due, so heartbeats are spread
   evenly over the interval whatever the order members arrived in.
-* Every request goes through one ``DeferredSemaphore``: at most
+* Every request goes through one :class:`._limiter.Limiter`: at most
   ``max_in_flight`` are in flight (the default, the client's
   ``connection_pool_size``, keeps them within its connection pool).
 * Entering or joining channels queues a heartbeat at once; removed channels
@@ -34,7 +34,6 @@ from twisted.internet.defer import (
     CancelledError,
     Deferred,
     DeferredList,
-    DeferredSemaphore,
     FirstError,
     fail,
     gatherResults,
@@ -55,6 +54,7 @@ from pubnub_twisted.errors import (
     PNERR_STATE_MISSING,
     PubNubException,
 )
+from pubnub_twisted.keeper._limiter import Limiter
 from pubnub_twisted.keeper._member import KeptMember
 from pubnub_twisted.keeper._requests import Names as NameTuple
 from pubnub_twisted.keeper._requests import Piece, send_in_turn, split
@@ -141,7 +141,7 @@ class PresenceKeeper:
         self.suppress_leave_events = (
             config.suppress_leave_events if suppress_leave_events is None else suppress_leave_events
         )
-        self._limit = DeferredSemaphore(in_flight)
+        self._limit = Limiter(in_flight)
         self._members: dict[str, KeptMember] = {}
         slots = max(1, min(7200, round(self.heartbeat_interval / _TICK)))
         self._wheel: Wheel[KeptMember] = Wheel(slots)
