@@ -190,7 +190,8 @@ def main() -> None:
                 textFileLogObserver(sys.stderr),
                 [LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)],
             )
-        ]
+        ],
+        redirectStandardIO=False,  # stdout carries the BENCH records
     )
     parser = argparse.ArgumentParser()
     parser.add_argument("--origin", required=True)
