@@ -528,3 +528,21 @@ class LimiterTests(SynchronousTestCase):
         self.assertIsNone(self.successResultOf(stopped))
         self.assertEqual(len(gate.of("leave")), 2000)
         self.assertEqual(occupancy(presence, "a"), 0)
+
+
+class UnreachableStopTests(KeeperCase):
+    """stop() with the service unreachable does not wait a deadline per member."""
+
+    def test_stop_gives_up_when_unreachable(self) -> None:
+        """Once a leave finds no service, the remaining leaves are not sent."""
+        keeper = self.pubnub.presence_keeper(max_in_flight=2)
+        for i in range(200):
+            keeper.enter(f"u{i}", channels="a")
+        self.presence.settle()
+        self.gate.mode = "down"
+        del self.gate.sent[:]
+        stopped = keeper.stop()
+        self.presence.advance(15)
+        self.assertIsNone(self.successResultOf(stopped))
+        # The first two leaves (and their transport retries) went out, no more.
+        self.assertEqual({sent.query["uuid"] for sent in self.gate.of("leave")}, {"u0", "u1"})

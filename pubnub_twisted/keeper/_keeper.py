@@ -72,6 +72,7 @@ _log = Logger(namespace="pubnub_twisted.keeper")
 #: Seconds per slot of the wheel (about): heartbeats go out in small batches
 #: this far apart.
 _TICK = 0.5
+_CANCELLED = PNStatusCategory.PNCancelledCategory
 #: Shortest wait before retrying a failed heartbeat.
 _MIN_RETRY = 0.25
 
@@ -149,6 +150,8 @@ class PresenceKeeper:
         self._loop: LoopingCall | None = None
         self._listeners: list[PresenceKeeperListener] = []
         self._stopped = False
+        #: After stop(): the failure that showed the service unreachable, if any.
+        self._unreachable: PNStatus | None = None
         self._rng: Callable[[], float] = random.random
         # Time an attempt may take: a member with less left than this before
         # it would time out is in danger (listeners hear of it).
@@ -218,8 +221,9 @@ class PresenceKeeper:
     def stop(self) -> Deferred[None]:
         """Stop keeping everyone; leave them all (unless ``suppress_leave_events``).
 
-        Fires when every leave is answered (failures are logged).  Later
-        calls fire at once.
+        Fires when every leave is answered (failures are logged).  Once a
+        leave finds the service unreachable, the leaves still waiting are
+        not sent.  Later calls fire at once.
         """
         if self._stopped:
             return succeed(None)
@@ -502,8 +506,24 @@ class PresenceKeeper:
         """Send (split if need be) one request; fails with ``PubNubException`` on an error."""
         pieces: list[Piece] = split(make, channels, groups) or [(channels, groups)]
         builders = [make(*piece) for piece in pieces]
-        sent: Deferred[PNStatus] = self._limit.run(send_in_turn, builders)
+        sent: Deferred[PNStatus] = self._limit.run(self._send_unless_unreachable, builders)
         return sent.addCallback(_raise_error)
+
+    def _send_unless_unreachable(self, builders: list[Endpoint[Any]]) -> Deferred[PNStatus]:
+        """Send, unless stop()'s leaves already found the service unreachable.
+
+        Otherwise stopping with thousands of members and no service would
+        wait a request deadline for every member in turn.
+        """
+        if self._unreachable is not None:
+            return succeed(self._unreachable)
+        return send_in_turn(builders).addCallback(self._note_unreachable)
+
+    def _note_unreachable(self, status: PNStatus) -> PNStatus:
+        no_answer = status.is_error() and status.status_code is None
+        if self._stopped and no_answer and status.category is not _CANCELLED:
+            self._unreachable = status
+        return status
 
     # -- helpers --------------------------------------------------------------
 
