@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import gc
 import random
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +19,13 @@ import treq
 from _common import SUB_KEY, emit, rss_mb
 from twisted.internet import reactor, task
 from twisted.internet.defer import Deferred, ensureDeferred, gatherResults
+from twisted.logger import (
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    globalLogBeginner,
+    textFileLogObserver,
+)
 
 from pubnub_twisted import KeptMember, PNConfiguration, PubNub
 
@@ -175,6 +183,16 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    # Warnings and failures (a keeper's unexpected errors) go to stderr, to be seen.
+    globalLogBeginner.beginLoggingTo(
+        [
+            FilteringLogObserver(
+                textFileLogObserver(sys.stderr),
+                [LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)],
+            )
+        ],
+        redirectStandardIO=False,  # stdout carries the BENCH records
+    )
     parser = argparse.ArgumentParser()
     parser.add_argument("--origin", required=True)
     parser.add_argument("--members", type=int, default=10_000)

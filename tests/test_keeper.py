@@ -6,10 +6,11 @@ import json
 from collections import Counter
 from typing import Any
 
-from twisted.internet.defer import CancelledError
+from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.trial.unittest import SynchronousTestCase
 
 from pubnub_twisted import PNStatus, PresenceKeeperListener, PubNubException
+from pubnub_twisted.keeper._limiter import Limiter
 from pubnub_twisted.keeper._wheel import Wheel
 from pubnub_twisted.protocol import MAX_URL_LENGTH
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, InMemoryPresence
@@ -478,3 +479,70 @@ class WheelTests(SynchronousTestCase):
         moved = wheel.remove("m2", 2)  # slot 2 comes before slot 0 (cursor at 0)
         self.assertEqual(moved, ("m0", 2))
         self.assertEqual(wheel.loads(), [2, 2, 2, 2])
+
+
+class LimiterTests(SynchronousTestCase):
+    """The bound on calls in flight."""
+
+    def test_many_calls_ending_at_once_do_not_nest(self) -> None:
+        """5,000 queued calls that end at once run in a loop, not a recursion, in order."""
+        limiter = Limiter(2)
+        gates: list[Deferred[None]] = [Deferred(), Deferred()]
+        order: list[int] = []
+        most = [0]
+
+        def call(i: int) -> Deferred[None]:
+            most[0] = max(most[0], limiter.active)
+            order.append(i)
+            return gates[i] if i < 2 else succeed(None)
+
+        results = [limiter.run(call, i) for i in range(5000)]
+        self.assertEqual((order, len(limiter)), ([0, 1], 4998))
+        gates[0].callback(None)
+        self.assertEqual(len(order), 5000)
+        self.assertEqual(order, list(range(5000)))
+        self.assertEqual(most[0], 2)
+        gates[1].callback(None)
+        for d in results:
+            self.assertIsNone(self.successResultOf(d))
+        self.assertEqual(limiter.active, 0)
+
+    def test_failure_passed_on(self) -> None:
+        """A call that fails fails its Deferred, and frees its place."""
+        limiter = Limiter(1)
+        failed = limiter.run(lambda: 1 / 0)
+        self.failureResultOf(failed, ZeroDivisionError)
+        self.assertEqual(self.successResultOf(limiter.run(lambda: 7)), 7)
+
+    def test_stop_with_many_queued(self) -> None:
+        """Stopping with thousands of heartbeats queued leaves everyone (no stack overflow)."""
+        presence = InMemoryPresence()
+        pubnub, gate = gated_client(presence, presence_timeout=TIMEOUT)
+        keeper = pubnub.presence_keeper(max_in_flight=1)
+        gate.mode = "stalled"
+        for i in range(2000):
+            keeper.enter(f"u{i}", channels="a")
+        stopped = keeper.stop()
+        gate.release()
+        presence.settle()
+        self.assertIsNone(self.successResultOf(stopped))
+        self.assertEqual(len(gate.of("leave")), 2000)
+        self.assertEqual(occupancy(presence, "a"), 0)
+
+
+class UnreachableStopTests(KeeperCase):
+    """stop() with the service unreachable does not wait a deadline per member."""
+
+    def test_stop_gives_up_when_unreachable(self) -> None:
+        """Once a leave finds no service, the remaining leaves are not sent."""
+        keeper = self.pubnub.presence_keeper(max_in_flight=2)
+        for i in range(200):
+            keeper.enter(f"u{i}", channels="a")
+        self.presence.settle()
+        self.gate.mode = "down"
+        del self.gate.sent[:]
+        stopped = keeper.stop()
+        self.presence.settle(15)
+        self.assertIsNone(self.successResultOf(stopped))
+        # The first two leaves (and their transport retries) went out, no more.
+        self.assertEqual({sent.query["uuid"] for sent in self.gate.of("leave")}, {"u0", "u1"})

@@ -9,7 +9,7 @@ How it works, in short:
 * Members sit on a timing wheel (:mod:`._wheel`): one timer turns it a slot at
   a time and the members of each slot are due, so heartbeats are spread
   evenly over the interval whatever the order members arrived in.
-* Every request goes through one ``DeferredSemaphore``: at most
+* Every request goes through one :class:`._limiter.Limiter`: at most
   ``max_in_flight`` are in flight (the default, the client's
   ``connection_pool_size``, keeps them within its connection pool).
 * Entering or joining channels queues a heartbeat at once; removed channels
@@ -34,7 +34,6 @@ from twisted.internet.defer import (
     CancelledError,
     Deferred,
     DeferredList,
-    DeferredSemaphore,
     FirstError,
     fail,
     gatherResults,
@@ -55,6 +54,7 @@ from pubnub_twisted.errors import (
     PNERR_STATE_MISSING,
     PubNubException,
 )
+from pubnub_twisted.keeper._limiter import Limiter
 from pubnub_twisted.keeper._member import KeptMember
 from pubnub_twisted.keeper._requests import Names as NameTuple
 from pubnub_twisted.keeper._requests import Piece, send_in_turn, split
@@ -72,6 +72,7 @@ _log = Logger(namespace="pubnub_twisted.keeper")
 #: Seconds per slot of the wheel (about): heartbeats go out in small batches
 #: this far apart.
 _TICK = 0.5
+_CANCELLED = PNStatusCategory.PNCancelledCategory
 #: Shortest wait before retrying a failed heartbeat.
 _MIN_RETRY = 0.25
 
@@ -141,7 +142,7 @@ class PresenceKeeper:
         self.suppress_leave_events = (
             config.suppress_leave_events if suppress_leave_events is None else suppress_leave_events
         )
-        self._limit = DeferredSemaphore(in_flight)
+        self._limit = Limiter(in_flight)
         self._members: dict[str, KeptMember] = {}
         slots = max(1, min(7200, round(self.heartbeat_interval / _TICK)))
         self._wheel: Wheel[KeptMember] = Wheel(slots)
@@ -149,6 +150,8 @@ class PresenceKeeper:
         self._loop: LoopingCall | None = None
         self._listeners: list[PresenceKeeperListener] = []
         self._stopped = False
+        #: After stop(): the failure that showed the service unreachable, if any.
+        self._unreachable: PNStatus | None = None
         self._rng: Callable[[], float] = random.random
         # Time an attempt may take: a member with less left than this before
         # it would time out is in danger (listeners hear of it).
@@ -218,8 +221,9 @@ class PresenceKeeper:
     def stop(self) -> Deferred[None]:
         """Stop keeping everyone; leave them all (unless ``suppress_leave_events``).
 
-        Fires when every leave is answered (failures are logged).  Later
-        calls fire at once.
+        Fires when every leave is answered (failures are logged).  Once a
+        leave finds the service unreachable, the leaves still waiting are
+        not sent.  Later calls fire at once.
         """
         if self._stopped:
             return succeed(None)
@@ -502,8 +506,24 @@ class PresenceKeeper:
         """Send (split if need be) one request; fails with ``PubNubException`` on an error."""
         pieces: list[Piece] = split(make, channels, groups) or [(channels, groups)]
         builders = [make(*piece) for piece in pieces]
-        sent: Deferred[PNStatus] = self._limit.run(send_in_turn, builders)
+        sent: Deferred[PNStatus] = self._limit.run(self._send_unless_unreachable, builders)
         return sent.addCallback(_raise_error)
+
+    def _send_unless_unreachable(self, builders: list[Endpoint[Any]]) -> Deferred[PNStatus]:
+        """Send, unless stop()'s leaves already found the service unreachable.
+
+        Otherwise stopping with thousands of members and no service would
+        wait a request deadline for every member in turn.
+        """
+        if self._unreachable is not None:
+            return succeed(self._unreachable)
+        return send_in_turn(builders).addCallback(self._note_unreachable)
+
+    def _note_unreachable(self, status: PNStatus) -> PNStatus:
+        no_answer = status.is_error() and status.status_code is None
+        if self._stopped and no_answer and status.category is not _CANCELLED:
+            self._unreachable = status
+        return status
 
     # -- helpers --------------------------------------------------------------
 
