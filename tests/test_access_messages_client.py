@@ -9,9 +9,11 @@ connection was lost after it was sent) is never repeated, renewal or not.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web._newclient import ResponseNeverReceived
@@ -19,6 +21,7 @@ from twisted.web._newclient import ResponseNeverReceived
 from pubnub_twisted import PNEnvelope, PNStatusCategory, PubNub
 from pubnub_twisted.endpoints.base import Endpoint
 from pubnub_twisted.protocol import decode_value, parse_query
+from pubnub_twisted.server import PresenceResource
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY
 from pubnub_twisted.transport import OUTCOME_UNKNOWN
 from tests.fakes import FakeAgent, Script
@@ -29,28 +32,41 @@ WRITE, DELETE = 2, 8
 EVERYTHING = READ | WRITE | DELETE
 
 
-class _Seen:
-    """What the server saw: method, path, the ``auth`` sent, and the status it answered."""
+@dataclass(frozen=True)
+class Answered:
+    """One request the server answered: when, method, path, query, ``auth`` and status."""
 
-    def __init__(self, case: ClientCase) -> None:
-        self.calls: list[tuple[str, str, str | None, int]] = []
-        resource = case.presence.resource
+    at: float
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+
+    @property
+    def auth(self) -> str | None:
+        """The token (or auth key) sent, if any."""
+        return self.query.get("auth")
+
+
+class Seen:
+    """Every request the server answers, recorded as :class:`Answered`."""
+
+    def __init__(self, resource: PresenceResource, clock: IReactorTime) -> None:
+        self.calls: list[Answered] = []
         answer = resource._answer
 
         def recording(method: bytes, uri: bytes, **options: Any) -> Any:
             status, body, path = answer(method, uri, **options)
-            query = dict(parse_query(uri.partition(b"?")[2].decode()))
-            auth = query.get("auth")
-            self.calls.append(
-                (method.decode(), path, None if auth is None else decode_value(auth), status)
-            )
+            pairs = parse_query(uri.partition(b"?")[2].decode())
+            query = {key: decode_value(value) for key, value in pairs}
+            self.calls.append(Answered(clock.seconds(), method.decode(), path, query, status))
             return status, body, path
 
         resource._answer = recording  # type: ignore[method-assign]
 
     def of(self, prefix: str) -> list[tuple[str, str | None, int]]:
         """The calls whose path starts with ``prefix``: (method, auth, status)."""
-        return [(m, auth, code) for m, path, auth, code in self.calls if path.startswith(prefix)]
+        return [(c.method, c.auth, c.status) for c in self.calls if c.path.startswith(prefix)]
 
 
 #: Each message call on "lobby", and the path its request starts with.
@@ -128,7 +144,7 @@ class MessageRenewalTests(ClientCase):
     def test_each_call_renewed_after_expiry(self) -> None:
         """Each call: refused as expired, renewed, repeated once with the new token, passes."""
         for name, build, prefix in CALLS:
-            seen = _Seen(self)
+            seen = Seen(self.presence.resource, self.clock)
             old = self.expired()
             given = self.provider()
             d = build(self.client).deferred()  # sent before the provider is asked
@@ -168,7 +184,7 @@ class MessageRenewalTests(ClientCase):
 
     def test_revoked_publish_repeated_once(self) -> None:
         """A publish refused as revoked is repeated once; refused again, it is not repeated more."""
-        seen = _Seen(self)
+        seen = Seen(self.presence.resource, self.clock)
         old = self.token(lobby=EVERYTHING)
         self.client.set_token(old)
         self.access.revoke_token(DEFAULT_SUBSCRIBE_KEY, old)
