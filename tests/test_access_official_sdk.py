@@ -113,6 +113,48 @@ class OfficialAccessManagerTests(SynchronousTestCase):
         for secret in (SECRET, token, token.rstrip("=")):
             self.assertNotIn(secret, log)
 
+    def test_messages_with_a_token(self) -> None:
+        """A token of ours lets the official SDK publish and fetch what it grants, no more."""
+        token = (
+            self.admin.grant_token()
+            .ttl(15)
+            .channels(
+                [
+                    OfficialChannel.id("lobby").read().write(),
+                    OfficialChannel.pattern("^chat-").write(),
+                    OfficialChannel.id("archive").read().delete(),
+                ]
+            )
+            .sync()
+            .result.token
+        )
+        alice = self.client("alice")
+        alice.set_token(token)
+        alice.publish().channel("lobby").message({"n": 1}).sync()
+        alice.publish().channel("lobby").message({"n": 2}).use_post(True).sync()
+        alice.signal().channel("lobby").message("typing").sync()
+        alice.publish().channel("chat-7").message("hi").sync()
+        fetched = alice.fetch_messages().channels(["lobby"]).sync()
+        self.assertEqual(
+            [m.message for m in fetched.result.channels["lobby"]], [{"n": 1}, {"n": 2}]
+        )
+        refusals = {
+            "publish on a read-only channel": alice.publish().channel("archive").message("x"),
+            "publish on an ungranted one": alice.publish().channel("kitchen").message("x"),
+            "fetch on a write-only pattern": alice.fetch_messages().channels(["chat-7"]),
+            "delete without delete": alice.delete_messages().channel("lobby"),
+            "signal without write": alice.signal().channel("archive").message("x"),
+        }
+        for name, call in refusals.items():
+            with self.assertRaises(OfficialException, msg=name) as refused:
+                call.sync()
+            self.assertEqual(refused.exception.get_status_code(), 403, name)
+        self.admin.publish().channel("archive").message("old").sync()  # signed: full access
+        alice.delete_messages().channel("archive").sync()
+        left = self.admin.fetch_messages().channels(["archive", "lobby"]).sync()
+        self.assertNotIn("archive", left.result.channels)
+        self.assertEqual(len(left.result.channels["lobby"]), 2)
+
     def test_signed_full_access(self) -> None:
         """The official SDK with the secret key needs no token (its requests are signed)."""
         envelope = self.admin.here_now().channels(["anything"]).sync()
