@@ -181,3 +181,37 @@ class MessageEnforcementTests(ManagerCase):
         for operation, bit in expected.items():
             self.assertIn(operation, OPERATION_PERMISSIONS)
             self.assertEqual(needs(operation, ["c"], []), [("channels", "c", bit)], operation)
+
+
+class TableMatchesRoutesTests(ManagerCase):
+    """The permission table has a row for each operation the router produces, and no other."""
+
+    def test_rows_and_routes_agree(self) -> None:
+        """Route one request of every kind: the operations met are exactly the table's rows."""
+        presence = f"/v2/presence/sub-key/{SUB}"
+        registry = f"/v1/channel-registration/sub-key/{SUB}/channel-group/g"
+        requests = [
+            ("GET", presence),
+            ("GET", f"{presence}/uuid/u"),
+            ("GET", f"{presence}/channel/a"),
+            ("GET", f"{presence}/channel/a/heartbeat"),
+            ("GET", f"{presence}/channel/a/leave"),
+            ("GET", f"{presence}/channel/a/uuid/u"),
+            ("GET", f"{presence}/channel/a/uuid/u/data"),
+            ("GET", registry),
+            ("GET", f"{registry}/remove"),
+            ("GET", f"/v2/subscribe/{SUB}/a/0"),
+            *((method, path.format(c="a")) for method, path, _, _, _ in CALLS),
+        ]
+        met: set[str] = set()
+        resource = self.resource
+        check = resource._check_access
+
+        def seen(call: Any) -> None:
+            met.add(call.operation)
+            check(call)
+
+        resource._check_access = seen  # type: ignore[method-assign]
+        for method, path in requests:
+            resource.respond(method.encode(), f"{path}?uuid=u".encode())
+        self.assertEqual(met, set(OPERATION_PERMISSIONS))
