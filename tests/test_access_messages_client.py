@@ -203,6 +203,31 @@ class MessageRenewalTests(ClientCase):
         self.assertEqual(len(calls), 1)
 
 
+class PlainDenialTests(ClientCase):
+    """A 403 for a missing permission is not renewed, whatever the channel is called."""
+
+    def test_channel_names_do_not_trigger_renewal(self) -> None:
+        """Channels named "expired..." or "...revoked": refused once, the provider not asked."""
+        seen = Seen(self.presence.resource, self.clock)
+        self.client.set_token(self.token(lobby=EVERYTHING))
+        asked: list[float] = []
+
+        def fresh() -> Deferred[str]:
+            asked.append(self.clock.seconds())
+            return succeed(self.token(ttl=12, lobby=EVERYTHING))
+
+        self.client.set_token_provider(fresh)
+        for build in (
+            lambda c: c.publish().channel("expired-offers").message("x"),
+            lambda c: c.here_now().channels("revoked"),
+            lambda c: c.fetch_messages().channels("news-expired"),
+        ):
+            envelope = self.presence.call(build(self.client))
+            self.assertIs(envelope.status.category, PNStatusCategory.PNAccessDeniedCategory)
+        self.assertEqual(asked, [])
+        self.assertEqual([c.status for c in seen.calls], [403, 403, 403])
+
+
 class OutcomeUnknownTests(SynchronousTestCase):
     """A publish whose outcome is unknown is never repeated by the renewal path."""
 
