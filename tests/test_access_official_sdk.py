@@ -194,6 +194,32 @@ class BothSDKsTests(TestCase):
         self.assertIs(denied.status.category, PNStatusCategory.PNAccessDeniedCategory)
 
     @inlineCallbacks
+    def test_messages_across_sdks(self) -> Generator[Deferred[Any], Any, None]:
+        """Ours publishes with the official SDK's token; the official SDK fetches with ours."""
+        grant = self.official_admin.grant_token().ttl(5).authorized_uuid("alice")
+        grant = grant.channels([OfficialChannel.id("lobby").write()])
+        envelope = yield deferToThread(grant.sync)
+        alice = self.server.client("alice", publish_key=PUB)
+        alice.set_token(envelope.result.token)
+        sent = yield alice.publish().channel("lobby").message({"n": 1}).deferred()
+        self.assertFalse(sent.status.is_error(), sent.status)
+        sent = yield alice.publish().channel("lobby").message({"n": 2}).use_post(True).deferred()
+        self.assertFalse(sent.status.is_error(), sent.status)
+        unread = yield alice.fetch_messages().channels("lobby").deferred()  # write only
+        self.assertIs(unread.status.category, PNStatusCategory.PNAccessDeniedCategory)
+
+        backend = self.server.client("backend", publish_key=PUB, secret_key=SECRET)
+        granted = yield backend.grant_token().ttl(5).channels([Channel.id("lobby").read()]).result()
+        bob = self.official("bob")
+        bob.set_token(granted.token)
+        fetched = yield deferToThread(bob.fetch_messages().channels(["lobby"]).sync)
+        self.assertEqual(
+            [m.message for m in fetched.result.channels["lobby"]], [{"n": 1}, {"n": 2}]
+        )
+        with self.assertRaises(OfficialException):
+            yield deferToThread(bob.publish().channel("lobby").message("x").sync)
+
+    @inlineCallbacks
     def test_our_grant_official_client(self) -> Generator[Deferred[Any], Any, None]:
         """Our grant_token gives a token the official SDK parses and uses."""
         backend = self.server.client("backend", publish_key=PUB, secret_key=SECRET)
