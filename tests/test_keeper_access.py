@@ -32,9 +32,7 @@ class KeeperRenewalCase(SynchronousTestCase):
     """A keeper whose client holds two-minute tokens for ``^ch`` from a provider."""
 
     def setUp(self) -> None:
-        self.presence = InMemoryPresence(
-            secret_key="sec-c-keeper", publish_key="pub-c-keeper", access_manager=True
-        )
+        self.presence = InMemoryPresence(secret_key="sec-c-keeper", access_manager=True)
         self.clock = self.presence.clock
         self.clock.advance(1_700_000_000)
         access = self.presence.resource.access
@@ -162,3 +160,38 @@ class KeeperRenewalTests(KeeperRenewalCase):
         self.assertTrue(refused)
         self.assertEqual({b.auth for b in refused}, {current})
         self.assertNoneLost(start)
+
+
+class KeeperCredentialsTests(KeeperRenewalCase):
+    """A keeper speaks for many uuids: a uuid-bound token cannot serve it, a secret key can."""
+
+    def test_secret_key_needs_no_token(self) -> None:
+        """A keeper client holding the secret key signs its heartbeats: everyone present."""
+        signed = self.presence.client(
+            "keeper-service", presence_timeout=TIMEOUT, secret_key="sec-c-keeper"
+        )
+        self.addCleanup(signed.stop)
+        keeper = signed.presence_keeper()
+        for i in range(3):
+            keeper.enter(f"s{i}", channels=["ch0"])
+        self.presence.settle(60)
+        self.assertEqual(occupancy(self.presence, "ch0"), 3)
+        self.assertEqual({b.status for b in self.beats()}, {200})
+
+    def test_uuid_bound_token_refused_for_members(self) -> None:
+        """A token bound to the keeper's own uuid is refused for its members (403 each time)."""
+        bound = PNToken(
+            version=2,
+            timestamp=int(self.clock.seconds()),
+            ttl=60,
+            authorized_uuid="keeper-service",
+            resources=PNTokenResources(),
+            patterns=PNTokenResources(channels={"^ch": PNTokenPermissions(READ)}),
+            meta={},
+        )
+        self.client.set_token(self.access.issue(DEFAULT_SUBSCRIBE_KEY, bound))
+        self.keeper.enter("m0", channels=["ch0"])
+        self.presence.settle(30)
+        self.assertEqual(occupancy(self.presence, "ch0"), 0)
+        self.assertTrue(self.beats())
+        self.assertEqual({b.status for b in self.beats()}, {403})
