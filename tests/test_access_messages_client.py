@@ -8,21 +8,21 @@ connection was lost after it was sent) is never repeated, renewal or not.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import Clock
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web._newclient import ResponseNeverReceived
 
-from pubnub_twisted import PNEnvelope, PNStatusCategory, PubNub
+from pubnub_twisted import Channel, PNEnvelope, PNGrantTokenResult, PNStatusCategory, PubNub
 from pubnub_twisted.endpoints.base import Endpoint
 from pubnub_twisted.protocol import decode_value, parse_query
 from pubnub_twisted.server import PresenceResource
-from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY
+from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, LocalPresenceServer
 from pubnub_twisted.transport import OUTCOME_UNKNOWN
 from tests.fakes import FakeAgent, Script
 from tests.helpers import config as helper_config
@@ -289,3 +289,37 @@ class OutcomeUnknownTests(SynchronousTestCase):
         self.assertEqual(len(agent.requests), 2)
         self.assertIn(b"auth=not-parsed-by-the-client", agent.requests[0])
         self.assertIn(b"auth=fresh", agent.requests[1])
+
+
+class LoopbackTests(TestCase):
+    """Over real HTTP on loopback, a token's holder publishes, fetches and deletes."""
+
+    @inlineCallbacks
+    def test_publish_fetch_delete(self) -> Generator[Deferred[Any], Any, None]:
+        """GET and POST publish, fetch, a refused and an allowed delete, with tokens only."""
+        server = LocalPresenceServer.start(secret_key="sec-c-loop", access_manager=True)
+        self.addCleanup(server.stop)
+        backend = server.client("backend", secret_key="sec-c-loop")
+        grant = backend.grant_token().ttl(5).channels([Channel.id("lobby").read().write()])
+        writer: PNGrantTokenResult = yield grant.result()
+        alice = server.client("alice")
+        alice.set_token(writer.token)
+        for publish in (
+            alice.publish().channel("lobby").message("one"),
+            alice.publish().channel("lobby").message("two").use_post(True),
+        ):
+            sent = yield publish.deferred()
+            self.assertFalse(sent.status.is_error(), sent.status)
+        refused = yield alice.delete_messages().channel("lobby").deferred()
+        self.assertIs(refused.status.category, PNStatusCategory.PNAccessDeniedCategory)
+        fetched = yield alice.fetch_messages().channels("lobby").result()
+        self.assertEqual([m.message for m in fetched.channels["lobby"]], ["one", "two"])
+        deleter = (
+            yield backend.grant_token().ttl(5).channels([Channel.id("lobby").delete()]).result()
+        )
+        alice.set_token(deleter.token)
+        deleted = yield alice.delete_messages().channel("lobby").deferred()
+        self.assertFalse(deleted.status.is_error(), deleted.status)
+        alice.set_token(writer.token)
+        fetched = yield alice.fetch_messages().channels("lobby").result()
+        self.assertEqual(fetched.channels.get("lobby", []), [])
