@@ -20,6 +20,7 @@ from twisted.web._newclient import ResponseNeverReceived
 
 from pubnub_twisted import Channel, PNEnvelope, PNGrantTokenResult, PNStatusCategory, PubNub
 from pubnub_twisted.endpoints.base import Endpoint
+from pubnub_twisted.errors import PNERR_PUBLISH_OUTCOME_UNKNOWN
 from pubnub_twisted.protocol import decode_value, parse_query
 from pubnub_twisted.server import PresenceResource
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, LocalPresenceServer
@@ -274,13 +275,25 @@ class OutcomeUnknownTests(SynchronousTestCase):
         self.assertEqual(len(agent.requests), 1)
         self.assertEqual(calls, [])
 
+    #: PubNub's refusal of an expired token (nothing was delivered).
+    EXPIRED = Script(
+        code=403,
+        body=b'{"message": "Token is expired.", "error": true, "service": '
+        b'"Access Manager", "status": 403, "payload": {"channels": ["lobby"]}}',
+    )
+
+    def test_repeat_lost_not_repeated_again(self) -> None:
+        """Refused as expired, repeated once, and that repeat's answer lost: no third send."""
+        lost = Script(failure=ResponseNeverReceived([]))
+        pubnub, agent, calls = self.client(self.EXPIRED, lost, Script(), Script())
+        envelope = self.successResultOf(pubnub.publish().channel("lobby").message("m").deferred())
+        assert envelope.status.error_data is not None
+        self.assertIn(PNERR_PUBLISH_OUTCOME_UNKNOWN, envelope.status.error_data.information)
+        self.assertEqual((len(agent.requests), calls), (2, [1]))
+
     def test_expired_403_repeated_once(self) -> None:
         """A 403 saying "expired" (nothing delivered): renewed and sent once more, new token."""
-        refused = Script(
-            code=403,
-            body=b'{"message": "Token is expired.", "error": true, "service": '
-            b'"Access Manager", "status": 403, "payload": {"channels": ["lobby"]}}',
-        )
+        refused = self.EXPIRED
         accepted = Script(body=b'[1, "Sent", "17000000000000000"]')
         pubnub, agent, calls = self.client(refused, accepted, Script())
         envelope = self.successResultOf(pubnub.publish().channel("lobby").message("m").deferred())
