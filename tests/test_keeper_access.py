@@ -16,6 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from pubnub_twisted import PNToken, PNTokenPermissions, PNTokenResources
 from pubnub_twisted.access.tokens import parse_token
+from pubnub_twisted.protocol import MAX_URL_LENGTH
 from pubnub_twisted.server.access import AccessManager
 from pubnub_twisted.testing import DEFAULT_SUBSCRIBE_KEY, InMemoryPresence
 from tests.keeper_support import Watch, occupancy
@@ -53,16 +54,16 @@ class KeeperRenewalCase(SynchronousTestCase):
         self.presence.settle()
         self.presence.resource.stop()
 
-    def token(self) -> str:
-        """A fresh two-minute token reading every ``ch*`` channel, issued now."""
+    def token(self, ttl: int = 2, uuid: str | None = None, note: str = "") -> str:
+        """A fresh token reading every ``ch*`` channel, issued now (two minutes by default)."""
         token = PNToken(
             version=2,
             timestamp=int(self.clock.seconds()),
-            ttl=2,
-            authorized_uuid=None,
+            ttl=ttl,
+            authorized_uuid=uuid,
             resources=PNTokenResources(),
             patterns=PNTokenResources(channels={"^ch": PNTokenPermissions(READ)}),
-            meta={"n": len(self.given)},  # (two tokens of one second differ)
+            meta={"n": len(self.given), "note": note},  # (two tokens of one second differ)
         )
         return self.access.issue(DEFAULT_SUBSCRIBE_KEY, token)
 
@@ -180,18 +181,34 @@ class KeeperCredentialsTests(KeeperRenewalCase):
 
     def test_uuid_bound_token_refused_for_members(self) -> None:
         """A token bound to the keeper's own uuid is refused for its members (403 each time)."""
-        bound = PNToken(
-            version=2,
-            timestamp=int(self.clock.seconds()),
-            ttl=60,
-            authorized_uuid="keeper-service",
-            resources=PNTokenResources(),
-            patterns=PNTokenResources(channels={"^ch": PNTokenPermissions(READ)}),
-            meta={},
-        )
-        self.client.set_token(self.access.issue(DEFAULT_SUBSCRIBE_KEY, bound))
+        self.client.set_token(self.token(ttl=60, uuid="keeper-service"))
         self.keeper.enter("m0", channels=["ch0"])
         self.presence.settle(30)
         self.assertEqual(occupancy(self.presence, "ch0"), 0)
         self.assertTrue(self.beats())
         self.assertEqual({b.status for b in self.beats()}, {403})
+
+
+class KeeperLongTokenTests(KeeperRenewalCase):
+    """A member whose heartbeat fitted without a token is split again when a token makes it long."""
+
+    def test_longer_token_set_after_enter(self) -> None:
+        """A member a few bytes under the URL limit stays present once a longer token is set."""
+        self.client.set_token(self.token())  # a short one
+        make = self.keeper._heartbeat_maker("big", {})
+
+        def length(count: int) -> int:
+            return len(make(tuple(f"ch{i:05d}" for i in range(count)), ())._url())
+
+        step = length(2) - length(1)  # every name is as long as the next
+        channels = [f"ch{i:05d}" for i in range((MAX_URL_LENGTH - 100 - length(1)) // step + 1)]
+        self.assertLess(MAX_URL_LENGTH - 100 - step, length(len(channels)))
+        member = self.keeper.enter("big", channels=channels)
+        self.assertIsNone(member._pieces, "one request fits with the short token")
+        self.client.set_token(self.token(ttl=60, note="x" * 300))  # some 450 characters longer
+        self.presence.settle(2 * TIMEOUT)
+        self.assertEqual(occupancy(self.presence, channels[-1]), 1)
+        self.assertEqual(occupancy(self.presence, channels[0]), 1)
+        self.assertEqual(self.heard.failing, [])
+        ok = [b for b in self.beats() if b.status == 200]
+        self.assertGreaterEqual(len(ok), 2 * 2 * TIMEOUT // 9, "two pieces, every interval")
