@@ -113,6 +113,48 @@ class OfficialAccessManagerTests(SynchronousTestCase):
         for secret in (SECRET, token, token.rstrip("=")):
             self.assertNotIn(secret, log)
 
+    def test_messages_with_a_token(self) -> None:
+        """A token of ours lets the official SDK publish and fetch what it grants, no more."""
+        token = (
+            self.admin.grant_token()
+            .ttl(15)
+            .channels(
+                [
+                    OfficialChannel.id("lobby").read().write(),
+                    OfficialChannel.pattern("^chat-").write(),
+                    OfficialChannel.id("archive").read().delete(),
+                ]
+            )
+            .sync()
+            .result.token
+        )
+        alice = self.client("alice")
+        alice.set_token(token)
+        alice.publish().channel("lobby").message({"n": 1}).sync()
+        alice.publish().channel("lobby").message({"n": 2}).use_post(True).sync()
+        alice.signal().channel("lobby").message("typing").sync()
+        alice.publish().channel("chat-7").message("hi").sync()
+        fetched = alice.fetch_messages().channels(["lobby"]).sync()
+        self.assertEqual(
+            [m.message for m in fetched.result.channels["lobby"]], [{"n": 1}, {"n": 2}]
+        )
+        refusals = {
+            "publish on a read-only channel": alice.publish().channel("archive").message("x"),
+            "publish on an ungranted one": alice.publish().channel("kitchen").message("x"),
+            "fetch on a write-only pattern": alice.fetch_messages().channels(["chat-7"]),
+            "delete without delete": alice.delete_messages().channel("lobby"),
+            "signal without write": alice.signal().channel("archive").message("x"),
+        }
+        for name, call in refusals.items():
+            with self.assertRaises(OfficialException, msg=name) as refused:
+                call.sync()
+            self.assertEqual(refused.exception.get_status_code(), 403, name)
+        self.admin.publish().channel("archive").message("old").sync()  # signed: full access
+        alice.delete_messages().channel("archive").sync()
+        left = self.admin.fetch_messages().channels(["archive", "lobby"]).sync()
+        self.assertNotIn("archive", left.result.channels)
+        self.assertEqual(len(left.result.channels["lobby"]), 2)
+
     def test_signed_full_access(self) -> None:
         """The official SDK with the secret key needs no token (its requests are signed)."""
         envelope = self.admin.here_now().channels(["anything"]).sync()
@@ -150,6 +192,32 @@ class BothSDKsTests(TestCase):
         self.assertFalse(here.status.is_error(), here.status)
         denied = yield ours.here_now().channels("kitchen").deferred()
         self.assertIs(denied.status.category, PNStatusCategory.PNAccessDeniedCategory)
+
+    @inlineCallbacks
+    def test_messages_across_sdks(self) -> Generator[Deferred[Any], Any, None]:
+        """Ours publishes with the official SDK's token; the official SDK fetches with ours."""
+        grant = self.official_admin.grant_token().ttl(5).authorized_uuid("alice")
+        grant = grant.channels([OfficialChannel.id("lobby").write()])
+        envelope = yield deferToThread(grant.sync)
+        alice = self.server.client("alice", publish_key=PUB)
+        alice.set_token(envelope.result.token)
+        sent = yield alice.publish().channel("lobby").message({"n": 1}).deferred()
+        self.assertFalse(sent.status.is_error(), sent.status)
+        sent = yield alice.publish().channel("lobby").message({"n": 2}).use_post(True).deferred()
+        self.assertFalse(sent.status.is_error(), sent.status)
+        unread = yield alice.fetch_messages().channels("lobby").deferred()  # write only
+        self.assertIs(unread.status.category, PNStatusCategory.PNAccessDeniedCategory)
+
+        backend = self.server.client("backend", publish_key=PUB, secret_key=SECRET)
+        granted = yield backend.grant_token().ttl(5).channels([Channel.id("lobby").read()]).result()
+        bob = self.official("bob")
+        bob.set_token(granted.token)
+        fetched = yield deferToThread(bob.fetch_messages().channels(["lobby"]).sync)
+        self.assertEqual(
+            [m.message for m in fetched.result.channels["lobby"]], [{"n": 1}, {"n": 2}]
+        )
+        with self.assertRaises(OfficialException):
+            yield deferToThread(bob.publish().channel("lobby").message("x").sync)
 
     @inlineCallbacks
     def test_our_grant_official_client(self) -> Generator[Deferred[Any], Any, None]:

@@ -102,8 +102,7 @@ class Tokens:
             return False
         if self._parsed is None and sent is None:
             return True
-        error = status.error_data
-        return error is not None and _RENEWABLE.search(error.information) is not None
+        return _RENEWABLE.search(_refusal_message(status)) is not None
 
     def renew_after_denial(self, sent: str | None) -> Deferred[bool]:
         """Get a fresh token after a 403 for ``sent``; fires True when there is a new one.
@@ -195,3 +194,21 @@ class Tokens:
         if renewing is not None:
             renewing.cancel()
         self._finish(False)
+
+
+def _refusal_message(status: PNStatus) -> str:
+    """The service's own message in a refusal, without the names it lists.
+
+    The status's error text adds the refused channels (``Forbidden
+    (channels: expired-offers)``), and a channel's name must not pass for
+    the reason: only the body's ``message`` (or a v3 error's) is read.
+    Without a JSON object, the error text is all there is.
+    """
+    data = status.original_response
+    if isinstance(data, dict):
+        message = data.get("message") or data.get("error_message") or data.get("error")
+        if isinstance(message, dict):  # Access Manager v3: {"error": {"message": ...}}
+            message = message.get("message")
+        return message if isinstance(message, str) else ""
+    error = status.error_data
+    return "" if error is None else error.information

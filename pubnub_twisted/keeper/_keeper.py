@@ -52,6 +52,7 @@ from pubnub_twisted.errors import (
     PNERR_INVALID_ARGUMENT,
     PNERR_REQUEST_CANCELLED,
     PNERR_STATE_MISSING,
+    PNERR_URL_TOO_LONG,
     PubNubException,
 )
 from pubnub_twisted.keeper._limiter import Limiter
@@ -378,7 +379,37 @@ class PresenceKeeper:
         make = self._heartbeat_maker(member.uuid, member.states)
         pieces = member._pieces or ((member.channels, member.channel_groups),)
         sent = send_in_turn([make(*piece) for piece in pieces])
+        sent.addCallback(self._split_again_if_too_long, member, make)
         return sent.addCallback(lambda status: (status, sent_at, waiters))
+
+    def _split_again_if_too_long(
+        self,
+        status: PNStatus,
+        member: KeptMember,
+        make: Callable[[NameTuple, NameTuple], Endpoint[Any]],
+    ) -> PNStatus | Deferred[PNStatus]:
+        """Split ``member`` again, and send, when its pieces no longer fit.
+
+        Pieces are sized when a member enters or changes; a token set or
+        renewed since then is sent as ``auth`` too and may push a piece past
+        PubNub's URL limit.  Nothing was sent then, so sending anew is safe.
+        """
+        error = status.error_data
+        if (
+            not member.active
+            or error is None
+            or not isinstance(error.exception, PubNubException)
+            or error.exception.pn_error != PNERR_URL_TOO_LONG
+        ):
+            return status
+        try:
+            pieces = split(make, member.channels, member.channel_groups)
+        except PubNubException:
+            return status  # one name alone is too long: refused, as on entering
+        member._pieces = pieces
+        self._wheel.reweigh(member, member._slot, _weight(pieces))
+        pieces = pieces or [(member.channels, member.channel_groups)]
+        return send_in_turn([make(*piece) for piece in pieces])
 
     def _beat_done(self, outcome: Any, member: KeptMember, beat: Deferred[Any]) -> None:
         if member._beat is beat:

@@ -33,10 +33,9 @@ OPERATION_PERMISSIONS: Final[dict[str, tuple[Permission | None, Permission | Non
     "delete_group": (None, Permission.MANAGE),
     "publish": (Permission.WRITE, None),
     "signal": (Permission.WRITE, None),
-    "history": (Permission.READ, None),
+    "history": (Permission.READ, None),  # fetch_messages: GET /v3/history
     "history_v2": (Permission.READ, None),
     "history_actions": (Permission.READ, None),
-    "fetch_messages": (Permission.READ, None),
     "message_counts": (Permission.READ, None),
     "delete_messages": (Permission.DELETE, None),
     "leave": (None, None),
