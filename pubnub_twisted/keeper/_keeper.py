@@ -10,8 +10,11 @@ How it works, in short:
   a time and the members of each slot are due, so heartbeats are spread
   evenly over the interval whatever the order members arrived in.
 * Every request goes through one :class:`._limiter.Limiter`: at most
-  ``max_in_flight`` are in flight (the default, the client's
-  ``connection_pool_size``, keeps them within its connection pool).
+  ``max_in_flight`` are in flight.  The default, half the client's
+  ``connection_pool_size`` (at least 1), leaves the other half of the pool
+  to the application's own calls on the same client: Twisted's pool bounds
+  only the *idle* connections it keeps, so more requests at once than its
+  size open extra connections, closed again when they come back.
 * Entering or joining channels queues a heartbeat at once; removed channels
   get a leave for exactly them; a state change goes out with set_state.
   Leaves and set_states wait for a heartbeat already in flight, so an older
@@ -116,7 +119,11 @@ class PresenceKeeper:
             interval = presence_timeout / 2 - 1
         else:
             interval = config.heartbeat_interval
-        in_flight = config.connection_pool_size if max_in_flight is None else max_in_flight
+        in_flight = (
+            default_max_in_flight(config.connection_pool_size)
+            if max_in_flight is None
+            else max_in_flight
+        )
         _check(
             isinstance(timeout, int) and not isinstance(timeout, bool) and timeout >= 1,
             f"presence_timeout must be an integer 1 or more, not {timeout!r}",
@@ -542,6 +549,11 @@ class PresenceKeeper:
                 count=len(failed),
                 first=failed[0].getErrorMessage(),
             )
+
+
+def default_max_in_flight(pool_size: int) -> int:
+    """The keeper's default bound: half the pool (at least 1), the rest for other calls."""
+    return max(1, pool_size // 2)
 
 
 def _check(ok: bool, message: str) -> None:
