@@ -42,6 +42,9 @@ def main() -> None:
     parser.add_argument("--official-users", type=int, default=500)
     parser.add_argument("--official-duration", type=float, default=60)
     parser.add_argument("--skip-official", action="store_true")
+    parser.add_argument(
+        "--profile", default="", help="cProfile the keeper's steady state into this file"
+    )
     args = parser.parse_args()
     print(machine(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     common = [f"--channels={args.channels}", f"--timeout={args.timeout}"]
@@ -53,6 +56,7 @@ def main() -> None:
                 f"--members={args.members}",
                 f"--duration={args.duration}",
                 f"--expire={args.expire}",
+                f"--profile={args.profile}",
                 *common,
             ],
         )

@@ -57,6 +57,7 @@ from pubnub_twisted.errors import (
     PNERR_STATE_MISSING,
     PubNubException,
 )
+from pubnub_twisted.keeper._beat import KeptHeartbeat, UrlKey, url_key
 from pubnub_twisted.keeper._limiter import Limiter
 from pubnub_twisted.keeper._member import KeptMember
 from pubnub_twisted.keeper._requests import Names as NameTuple
@@ -160,6 +161,8 @@ class PresenceKeeper:
         #: After stop(): the failure that showed the service unreachable, if any.
         self._unreachable: PNStatus | None = None
         self._rng: Callable[[], float] = random.random
+        #: The client's side of the heartbeat URLs members keep (see ``_beat``).
+        self._url_key: UrlKey | None = None
         # Time an attempt may take: a member with less left than this before
         # it would time out is in danger (listeners hear of it).
         self._margin = min(config.non_subscribe_request_timeout, timeout / 4)
@@ -287,6 +290,7 @@ class PresenceKeeper:
         }
         member.channels, member.channel_groups, member.states = chs, groups, states
         member._pieces = pieces
+        member._url = member._url_key = None  # built anew from what changed
         self._wheel.reweigh(member, member._slot, _weight(pieces))
         waits: list[Deferred[None]] = []
         if (removed[0] or removed[1]) and not self.suppress_leave_events:
@@ -336,13 +340,40 @@ class PresenceKeeper:
         self, uuid: str, states: dict[str, JSONObject]
     ) -> Callable[[NameTuple, NameTuple], Endpoint[Any]]:
         def make(channels: NameTuple, groups: NameTuple) -> Endpoint[Any]:
-            builder = Heartbeat(self._pubnub).channels(channels).channel_groups(groups)
-            builder.presence_timeout(self.presence_timeout).uuid(uuid)
-            if states:
-                builder.state({c: states[c] for c in channels if c in states})
-            return builder
+            return self._filled(Heartbeat(self._pubnub), uuid, states, channels, groups)
 
         return make
+
+    def _filled(
+        self,
+        builder: Heartbeat,
+        uuid: str,
+        states: dict[str, JSONObject],
+        channels: NameTuple,
+        groups: NameTuple,
+    ) -> Heartbeat:
+        builder.channels(channels).channel_groups(groups)
+        builder.presence_timeout(self.presence_timeout).uuid(uuid)
+        if states:
+            builder.state({c: states[c] for c in channels if c in states})
+        return builder
+
+    def _beat_builders(self, member: KeptMember) -> list[Endpoint[Any]]:
+        """The requests of ``member``'s heartbeat; one unsplit reuses its last URL."""
+        if member._pieces is not None:
+            make = self._heartbeat_maker(member.uuid, member.states)
+            return [make(*piece) for piece in member._pieces]
+        key = url_key(self._pubnub)
+        if key != self._url_key:
+            self._url_key = key  # one object shared by the members' cached URLs
+        builder = KeptHeartbeat(self._pubnub, member, self._url_key)
+        if member._url is not None and member._url_key is self._url_key:
+            # The URL is ready (validated when built): only what the status reports.
+            builder._channels, builder._groups = list(member.channels), list(member.channel_groups)
+            builder._acting = member.uuid
+            return [builder]
+        chs, groups = member.channels, member.channel_groups
+        return [self._filled(builder, member.uuid, member.states, chs, groups)]
 
     def _start(self) -> None:
         if self._loop is None:
@@ -382,9 +413,7 @@ class PresenceKeeper:
             return succeed(None)
         waiters, member._next_waiters = member._next_waiters, None
         sent_at = member._sent_at = self._clock.seconds()
-        make = self._heartbeat_maker(member.uuid, member.states)
-        pieces = member._pieces or ((member.channels, member.channel_groups),)
-        sent = send_in_turn([make(*piece) for piece in pieces])
+        sent = send_in_turn(self._beat_builders(member))
         return sent.addCallback(lambda status: (status, sent_at, waiters))
 
     def _beat_done(self, outcome: Any, member: KeptMember, beat: Deferred[Any]) -> None:
