@@ -179,7 +179,9 @@ class PresenceKeeper:
     ) -> KeptMember:
         """Start keeping ``uuid`` present on ``channels`` and ``channel_groups``.
 
-        ``state`` maps channels to the user's state there.  The first
+        ``state`` maps channels to the user's state there; change it with
+        :meth:`KeptMember.update` (the heartbeat is encoded once and reused,
+        so changing the dicts given here reaches nobody).  The first
         heartbeat goes out at once (see :meth:`KeptMember.when_present`).
         Bad input, a uuid kept already or a stopped keeper raise
         ``PubNubException``.
