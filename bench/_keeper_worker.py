@@ -8,6 +8,7 @@ Not run by hand.  Prints ``BENCH {json}`` records (see ``_common.emit``):
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import random
 import sys
@@ -16,9 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import treq
-from _common import SUB_KEY, emit, rss_mb
+from _common import SUB_KEY, Record, emit, rss_mb
 from twisted.internet import reactor, task
-from twisted.internet.defer import Deferred, ensureDeferred, gatherResults
+from twisted.internet.defer import Deferred, DeferredSemaphore, ensureDeferred, gatherResults
 from twisted.logger import (
     FilteringLogObserver,
     LogLevel,
@@ -26,8 +27,11 @@ from twisted.logger import (
     globalLogBeginner,
     textFileLogObserver,
 )
+from twisted.python.failure import Failure
+from twisted.web.client import Agent, HTTPConnectionPool, readBody
 
 from pubnub_twisted import KeptMember, PNConfiguration, PubNub
+from pubnub_twisted.endpoints.presence.heartbeat import Heartbeat
 
 
 def sleep(seconds: float) -> Deferred[None]:
@@ -90,11 +94,15 @@ async def run(args: argparse.Namespace) -> None:
         }
     )
     living = {member.uuid: len(member.channels) for member in kept}
+    keeper_members = list(living)
     expired: dict[str, int] = {}
     expired_at = None
     t0 = time.perf_counter()
     duration = args.duration
     cpu_mark: tuple[float, float] | None = None
+    # cProfile over the steady state only (it slows the client: CPU figures
+    # of a profiled run are not comparable).
+    profiler = cProfile.Profile() if args.profile else None
     checks = failures = 0
     while (elapsed := time.perf_counter() - t0) < duration:
         await sleep(args.check_every)
@@ -106,8 +114,10 @@ async def run(args: argparse.Namespace) -> None:
             emit(
                 {"phase": "memory", "baseline_mb": baseline, "rss_mb": rss_mb(), "members": members}
             )
-            cpu_mark = (time.process_time(), time.perf_counter())
             server_mark = await server_stats(args.origin)
+            if profiler is not None:
+                profiler.enable()
+            cpu_mark = (time.process_time(), time.perf_counter())
         if expired_at is None and elapsed >= duration / 2 - args.timeout / 2 and args.expire:
             for member in kept[: args.expire]:
                 member.expire()
@@ -141,6 +151,9 @@ async def run(args: argparse.Namespace) -> None:
         )
     if cpu_mark is not None:
         cpu, wall = time.process_time() - cpu_mark[0], time.perf_counter() - cpu_mark[1]
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         emit({"phase": "cpu", "cpu_s": cpu, "wall_s": wall, "share": cpu / wall})
         now = await server_stats(args.origin)
         requests = now["requests"] - server_mark["requests"]
@@ -179,7 +192,72 @@ async def run(args: argparse.Namespace) -> None:
     left = await total(after)
     await after.stop()
     emit({"phase": "stop", "seconds": stop_s, "left_present": left})
+    if cpu_mark is not None and args.floor:
+        # The same heartbeat URLs at the keeper's rate, bounded alike, by a bare
+        # Agent: what any Twisted HTTP/1.1 client pays for this load.
+        urls = [heartbeat_url(pubnub, keeper.presence_timeout, member) for member in kept]
+        rate = len(keeper_members) / keeper.heartbeat_interval
+        emit(await agent_floor(urls, rate, args.floor, keeper.max_in_flight))
     emit({"phase": "final", "checks": checks, "failed_checks": failures})
+
+
+def heartbeat_url(pubnub: PubNub, timeout: int, member: KeptMember) -> bytes:
+    """The URL of ``member``'s heartbeat, as the keeper sends it."""
+    builder = Heartbeat(pubnub).channels(member.channels).presence_timeout(timeout)
+    builder.uuid(member.uuid).state({c: member.states[c] for c in member.channels})
+    return builder._url().encode("ascii")
+
+
+async def agent_floor(urls: list[bytes], rate: float, seconds: float, in_flight: int) -> Record:
+    """Send ``urls`` round-robin at ``rate`` per second with a bare ``Agent``; its CPU."""
+    pool = HTTPConnectionPool(reactor, persistent=True)
+    pool.maxPersistentPerHost = in_flight
+    agent = Agent(reactor, pool=pool)
+    bound = DeferredSemaphore(in_flight)
+    tick = 0.5
+    sent = done = errors = 0
+
+    def one(url: bytes) -> Deferred[Any]:
+        return agent.request(b"GET", url).addCallback(readBody)
+
+    def finished(result: object) -> None:
+        nonlocal done, errors
+        done += 1
+        errors += 1 if isinstance(result, Failure) else 0
+
+    def turn(count: int) -> None:
+        nonlocal sent
+        due = round(count * rate * tick)
+        while sent < due:
+            url = urls[sent % len(urls)]
+            sent += 1
+            bound.run(one, url).addBoth(finished)
+
+    turns = [0]
+
+    def step() -> None:
+        turns[0] += 1
+        turn(turns[0])
+
+    loop = task.LoopingCall(step)
+    loop.start(tick, now=False)
+    await sleep(2)  # warm: connections open
+    done0, cpu0, wall0 = done, time.process_time(), time.perf_counter()
+    await sleep(seconds)
+    cpu, wall, answered = time.process_time() - cpu0, time.perf_counter() - wall0, done - done0
+    loop.stop()
+    while done < sent:
+        await sleep(0.1)
+    await pool.closeCachedConnections()
+    return {
+        "phase": "floor",
+        "requests": answered,
+        "errors": errors,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "share": cpu / wall,
+        "ms_per_request": 1000 * cpu / max(answered, 1),
+    }
 
 
 def main() -> None:
@@ -201,6 +279,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=300)
     parser.add_argument("--check-every", type=float, default=10)
     parser.add_argument("--expire", type=int, default=500)
+    parser.add_argument("--floor", type=float, default=30, help="seconds of the Agent floor")
+    parser.add_argument("--profile", default="", help="write cProfile stats of the steady state")
     args = parser.parse_args()
     task.react(lambda _: ensureDeferred(run(args)))
 

@@ -12,7 +12,10 @@ to CPU 1:
    count until they could lapse, and be gone a timeout later; after
    ``pubnub.stop()`` nobody is left.  It reports client RSS per member
    (beyond the client's baseline), client CPU in the steady state, server
-   CPU per request, server connections, here_now at full load.
+   CPU per request, server connections, here_now at full load.  Then, as
+   the floor, a bare Twisted ``Agent`` sends the same heartbeat URLs at the
+   keeper's rate with the same bound in flight for ``--floor`` seconds
+   (30): the CPU any Twisted HTTP/1.1 client pays for this load.
 2. ``_official_users.py``: ``--official-users`` users (500) kept present by
    PubNub's official SDK, one ``PubNubAsyncio`` per user (the only way it can
    act as many users), heartbeats spread over the interval; RSS per user and
@@ -42,6 +45,12 @@ def main() -> None:
     parser.add_argument("--official-users", type=int, default=500)
     parser.add_argument("--official-duration", type=float, default=60)
     parser.add_argument("--skip-official", action="store_true")
+    parser.add_argument(
+        "--floor", type=float, default=30, help="seconds of the bare Agent floor (0: none)"
+    )
+    parser.add_argument(
+        "--profile", default="", help="cProfile the keeper's steady state into this file"
+    )
     args = parser.parse_args()
     print(machine(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     common = [f"--channels={args.channels}", f"--timeout={args.timeout}"]
@@ -53,6 +62,8 @@ def main() -> None:
                 f"--members={args.members}",
                 f"--duration={args.duration}",
                 f"--expire={args.expire}",
+                f"--profile={args.profile}",
+                f"--floor={args.floor}",
                 *common,
             ],
         )
@@ -93,6 +104,10 @@ def report(ours: list[Record], official: list[Record]) -> None:
         ["present after stop()", f"{stop['left_present']} ({stop['seconds']:.1f} s to leave all)"],
         ["client RSS per member beyond baseline", f"{ours_kb:.2f} KB"],
         ["client CPU, steady state", f"{phase['cpu']['share']:.1%} of a core"],
+        [
+            "client CPU per request, steady state",
+            f"{1000 * phase['cpu']['cpu_s'] / phase['server']['requests']:.3f} ms",
+        ],
         ["server CPU per request (heartbeats)", f"{phase['server']['ms_per_request']:.3f} ms"],
         ["server connections (whole run)", phase["server"]["connections"]],
         [
@@ -101,6 +116,17 @@ def report(ours: list[Record], official: list[Record]) -> None:
             + f" s; {here_now['server_cpu_s'] / 3:.2f} s each",
         ],
     ]
+    if "floor" in phase:
+        floor = phase["floor"]
+        ours_ms = 1000 * phase["cpu"]["cpu_s"] / phase["server"]["requests"]
+        rows += [
+            [
+                "bare Agent, same URLs and rate (floor)",
+                f"{floor['share']:.1%} of a core, {floor['ms_per_request']:.3f} ms per request "
+                f"({floor['errors']} errors)",
+            ],
+            ["client CPU per request, ours / floor", f"{ours_ms / floor['ms_per_request']:.2f}"],
+        ]
     if official:
         off = {r["phase"]: r for r in official}
         official_kb = kb_per_user(off["memory"], "users")

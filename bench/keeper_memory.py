@@ -3,7 +3,8 @@
 In one process, no server: ``--members`` users (default 10,000) enter a
 keeper on 1-3 of 1,000 channels with a state on each, with sending turned
 off (so only what stays per member is counted: the member, its channel
-tuple, its states, its place on the wheel and in the keeper's table).  The
+tuple, its states, the heartbeat URL it keeps between heartbeats, its place
+on the wheel and in the keeper's table).  The
 RSS figure of ``keeper.py`` also holds what the entering burst left in the
 allocator; this one is the steady cost.
 
@@ -34,13 +35,15 @@ def main() -> None:
     for i in range(args.members):
         channels = [f"room-{n}" for n in rng.sample(range(1000), rng.randint(1, 3))]
         state = {ch: {"seat": i % 50, "ready": i % 2 == 0} for ch in channels}
-        keeper.enter(f"user-{i:05d}", channels=channels, state=state)
+        member = keeper.enter(f"user-{i:05d}", channels=channels, state=state)
+        for request in keeper._beat_builders(member):
+            request._url()  # the heartbeat URL the member keeps between heartbeats
     gc.collect()
     after = tracemalloc.take_snapshot()
     grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
     print(
         f"{args.members} members: {grown / args.members:.0f} bytes per member "
-        "(the member, its names, its states, wheel and table entries)"
+        "(the member, its names, its states, its heartbeat URL, wheel and table entries)"
     )
 
 

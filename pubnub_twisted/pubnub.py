@@ -347,8 +347,9 @@ class PubNub:
 
         ``presence_timeout`` and ``heartbeat_interval`` default to the
         configuration's (an interval of ``presence_timeout / 2 - 1`` when only
-        the timeout is given), ``max_in_flight`` to ``connection_pool_size``,
-        ``suppress_leave_events`` to the configuration's.  The client's
+        the timeout is given), ``max_in_flight`` to half of
+        ``connection_pool_size`` (at least 1: the other half is left for this
+        client's other calls), ``suppress_leave_events`` to the configuration's.  The client's
         ``stop()`` stops its keepers.  See :class:`~pubnub_twisted.PresenceKeeper`.
         """
         keeper = PresenceKeeper(

@@ -22,6 +22,7 @@ class Sent:
 
     def __init__(self, at: float, uri: str) -> None:
         self.at = at
+        self.uri = uri
         parts = urlsplit(uri)
         self.path = unquote(parts.path)
         self.query = {key: unquote(value) for key, value in parse_query(parts.query)}

@@ -194,12 +194,23 @@ class BoundTests(KeeperCase):
         self.assertEqual(self.gate.most_in_flight, 3)
         self.assertEqual(occupancy(self.presence, "a"), 50)
 
-    def test_default_bound_is_pool_size(self) -> None:
-        """By default the bound is the client's connection_pool_size."""
-        self.assertEqual(self.keeper.max_in_flight, self.pubnub.config.connection_pool_size)
+    def test_default_bound_is_half_the_pool(self) -> None:
+        """By default the bound is half the client's connection_pool_size, leaving room."""
+        half = self.pubnub.config.connection_pool_size // 2
+        self.assertEqual(self.keeper.max_in_flight, half)
+        self.gate.mode = "stalled"
         self.crowd(200)
-        self.presence.settle()
-        self.assertLessEqual(self.gate.most_in_flight, self.pubnub.config.connection_pool_size)
+        self.presence.settle(2)
+        self.assertEqual(self.gate.in_flight, half)
+        self.gate.release()
+        self.presence.settle(4)
+        self.assertEqual(self.gate.most_in_flight, half)
+        self.assertEqual(self.total(), sum(1 + i % 3 for i in range(200)))
+
+    def test_default_bound_at_least_one(self) -> None:
+        """A pool of 1 still lets the keeper send one request at a time."""
+        pubnub = self.presence.client("small", connection_pool_size=1)
+        self.assertEqual(pubnub.presence_keeper().max_in_flight, 1)
 
 
 class UpdateTests(KeeperCase):

@@ -86,7 +86,7 @@ class KeeperRenewalCase(SynchronousTestCase):
         """``MEMBERS`` members, each on one or two of the channels."""
         for i in range(MEMBERS):
             channels = [f"ch{(i + k) % CHANNELS}" for k in range(1 + i % 2)]
-            self.keeper.enter(f"m{i}", channels=channels)
+            self.keeper.enter(f"m{i}", channels=channels, state={channels[0]: {"n": i}})
 
     def pairs(self) -> int:
         """Present (channel, uuid) pairs now."""
@@ -160,6 +160,19 @@ class KeeperRenewalTests(KeeperRenewalCase):
         refused = [b for b in self.beats() if b.status == 403]
         self.assertTrue(refused)
         self.assertEqual({b.auth for b in refused}, {current})
+        # The repeat after the renewal is the whole heartbeat (a reused URL is rebuilt with
+        # the new token, not sent bare): its timeout, and the member's state where it has one.
+        for beat in refused:
+            repeat = next(
+                b
+                for b in self.beats()
+                if b.query["uuid"] == beat.query["uuid"] and b.at >= beat.at and b.status == 200
+            )
+            self.assertNotEqual(repeat.auth, current)
+            self.assertEqual(
+                (repeat.query.get("heartbeat"), repeat.query.get("state")),
+                (beat.query.get("heartbeat"), beat.query.get("state")),
+            )
         self.assertNoneLost(start)
 
 

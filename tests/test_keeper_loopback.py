@@ -48,3 +48,37 @@ class KeeperLoopbackTests(TestCase):
         self.assertEqual(
             [store.occupancy(DEFAULT_SUBSCRIBE_KEY, f"room{k}") for k in range(3)], [0, 0, 0]
         )
+
+    @inlineCallbacks
+    def test_connections_within_pool(self) -> Generator[Deferred[Any], Any, None]:
+        """A keeper at full load plus the app's own calls never open more than the pool size."""
+        server = LocalPresenceServer.start(reactor)
+        self.addCleanup(server.stop)
+        site = server.server.site
+        opened: list[object] = []
+        record = site._opened
+
+        def counting(channel: Any) -> None:
+            opened.append(channel)
+            record(channel)
+
+        site._opened = counting  # type: ignore[method-assign]
+        pool = 6
+        pubnub = server.client("service", presence_timeout=10, connection_pool_size=pool)
+        keeper = pubnub.presence_keeper()  # default: half the pool in flight
+        self.assertEqual(keeper.max_in_flight, pool // 2)
+        members = [keeper.enter(f"u{i}", channels=[f"room{i % 5}"]) for i in range(400)]
+        # The keeper is full (joins queued beyond its bound) while the app makes its own
+        # calls, as many at once as the rest of the pool, several times over.
+        rounds = 0
+        while keeper._limit:
+            self.assertEqual(keeper._limit.active, keeper.max_in_flight)
+            yield gatherResults(
+                [pubnub.here_now().channels("room0").result() for _ in range(pool // 2)]
+            )
+            rounds += 1
+        self.assertGreaterEqual(rounds, 3)
+        yield gatherResults([member.when_present() for member in members])
+        self.assertEqual(server.store.occupancy(DEFAULT_SUBSCRIBE_KEY, "room0"), 80)
+        self.assertLessEqual(len(opened), pool)
+        yield pubnub.stop()

@@ -10,8 +10,11 @@ How it works, in short:
   a time and the members of each slot are due, so heartbeats are spread
   evenly over the interval whatever the order members arrived in.
 * Every request goes through one :class:`._limiter.Limiter`: at most
-  ``max_in_flight`` are in flight (the default, the client's
-  ``connection_pool_size``, keeps them within its connection pool).
+  ``max_in_flight`` are in flight.  The default, half the client's
+  ``connection_pool_size`` (at least 1), leaves the other half of the pool
+  to the application's own calls on the same client: Twisted's pool bounds
+  only the *idle* connections it keeps, so more requests at once than its
+  size open extra connections, closed again when they come back.
 * Entering or joining channels queues a heartbeat at once; removed channels
   get a leave for exactly them; a state change goes out with set_state.
   Leaves and set_states wait for a heartbeat already in flight, so an older
@@ -55,6 +58,7 @@ from pubnub_twisted.errors import (
     PNERR_URL_TOO_LONG,
     PubNubException,
 )
+from pubnub_twisted.keeper._beat import KeptHeartbeat, UrlKey, url_key
 from pubnub_twisted.keeper._limiter import Limiter
 from pubnub_twisted.keeper._member import KeptMember
 from pubnub_twisted.keeper._requests import Names as NameTuple
@@ -117,7 +121,11 @@ class PresenceKeeper:
             interval = presence_timeout / 2 - 1
         else:
             interval = config.heartbeat_interval
-        in_flight = config.connection_pool_size if max_in_flight is None else max_in_flight
+        in_flight = (
+            default_max_in_flight(config.connection_pool_size)
+            if max_in_flight is None
+            else max_in_flight
+        )
         _check(
             isinstance(timeout, int) and not isinstance(timeout, bool) and timeout >= 1,
             f"presence_timeout must be an integer 1 or more, not {timeout!r}",
@@ -154,6 +162,8 @@ class PresenceKeeper:
         #: After stop(): the failure that showed the service unreachable, if any.
         self._unreachable: PNStatus | None = None
         self._rng: Callable[[], float] = random.random
+        #: The client's side of the heartbeat URLs members keep (see ``_beat``).
+        self._url_key: UrlKey | None = None
         # Time an attempt may take: a member with less left than this before
         # it would time out is in danger (listeners hear of it).
         self._margin = min(config.non_subscribe_request_timeout, timeout / 4)
@@ -170,7 +180,9 @@ class PresenceKeeper:
     ) -> KeptMember:
         """Start keeping ``uuid`` present on ``channels`` and ``channel_groups``.
 
-        ``state`` maps channels to the user's state there.  The first
+        ``state`` maps channels to the user's state there; change it with
+        :meth:`KeptMember.update` (the heartbeat is encoded once and reused,
+        so changing the dicts given here reaches nobody).  The first
         heartbeat goes out at once (see :meth:`KeptMember.when_present`).
         Bad input, a uuid kept already or a stopped keeper raise
         ``PubNubException``.
@@ -281,6 +293,7 @@ class PresenceKeeper:
         }
         member.channels, member.channel_groups, member.states = chs, groups, states
         member._pieces = pieces
+        member._url = member._url_key = None  # built anew from what changed
         self._wheel.reweigh(member, member._slot, _weight(pieces))
         waits: list[Deferred[None]] = []
         if (removed[0] or removed[1]) and not self.suppress_leave_events:
@@ -330,13 +343,41 @@ class PresenceKeeper:
         self, uuid: str, states: dict[str, JSONObject]
     ) -> Callable[[NameTuple, NameTuple], Endpoint[Any]]:
         def make(channels: NameTuple, groups: NameTuple) -> Endpoint[Any]:
-            builder = Heartbeat(self._pubnub).channels(channels).channel_groups(groups)
-            builder.presence_timeout(self.presence_timeout).uuid(uuid)
-            if states:
-                builder.state({c: states[c] for c in channels if c in states})
-            return builder
+            return self._filled(Heartbeat(self._pubnub), uuid, states, channels, groups)
 
         return make
+
+    def _filled(
+        self,
+        builder: Heartbeat,
+        uuid: str,
+        states: dict[str, JSONObject],
+        channels: NameTuple,
+        groups: NameTuple,
+    ) -> Heartbeat:
+        builder.channels(channels).channel_groups(groups)
+        builder.presence_timeout(self.presence_timeout).uuid(uuid)
+        if states:
+            builder.state({c: states[c] for c in channels if c in states})
+        return builder
+
+    def _beat_builders(self, member: KeptMember) -> list[Endpoint[Any]]:
+        """The requests of ``member``'s heartbeat; one unsplit reuses its last URL."""
+        if member._pieces is not None:
+            make = self._heartbeat_maker(member.uuid, member.states)
+            return [make(*piece) for piece in member._pieces]
+        key = url_key(self._pubnub)
+        if key != self._url_key:
+            self._url_key = key  # one object shared by the members' cached URLs
+        builder = KeptHeartbeat(self._pubnub, member, self._url_key)
+        if member._url is not None and member._url_key is self._url_key:
+            # The URL is ready (validated when built): only what the status reports.
+            builder._channels, builder._groups = list(member.channels), list(member.channel_groups)
+            builder._acting = member.uuid
+            builder._bare = True
+            return [builder]
+        chs, groups = member.channels, member.channel_groups
+        return [self._filled(builder, member.uuid, member.states, chs, groups)]
 
     def _start(self) -> None:
         if self._loop is None:
@@ -376,9 +417,8 @@ class PresenceKeeper:
             return succeed(None)
         waiters, member._next_waiters = member._next_waiters, None
         sent_at = member._sent_at = self._clock.seconds()
+        sent = send_in_turn(self._beat_builders(member))
         make = self._heartbeat_maker(member.uuid, member.states)
-        pieces = member._pieces or ((member.channels, member.channel_groups),)
-        sent = send_in_turn([make(*piece) for piece in pieces])
         sent.addCallback(self._split_again_if_too_long, member, make)
         return sent.addCallback(lambda status: (status, sent_at, waiters))
 
@@ -573,6 +613,11 @@ class PresenceKeeper:
                 count=len(failed),
                 first=failed[0].getErrorMessage(),
             )
+
+
+def default_max_in_flight(pool_size: int) -> int:
+    """The keeper's default bound: half the pool (at least 1), the rest for other calls."""
+    return max(1, pool_size // 2)
 
 
 def _check(ok: bool, message: str) -> None:

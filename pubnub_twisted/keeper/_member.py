@@ -11,6 +11,7 @@ from pubnub_twisted.endpoints.base import Names
 from pubnub_twisted.models import JSONObject
 
 if TYPE_CHECKING:
+    from pubnub_twisted.keeper._beat import UrlKey
     from pubnub_twisted.keeper._keeper import PresenceKeeper
     from pubnub_twisted.keeper._requests import Piece
 
@@ -41,6 +42,8 @@ class KeptMember:
         "_retry",
         "_sent_at",
         "_slot",
+        "_url",
+        "_url_key",
         "active",
         "channel_groups",
         "channels",
@@ -70,6 +73,9 @@ class KeptMember:
         #: False once the member left, expired or the keeper stopped.
         self.active = True
         self._pieces = pieces
+        #: The last heartbeat URL and what it was built under (see ``_beat``).
+        self._url: str | None = None
+        self._url_key: UrlKey | None = None
         self._slot = -1
         self._sent_at = now
         self._lapse_at = now + keeper.presence_timeout
