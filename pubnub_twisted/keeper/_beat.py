@@ -36,16 +36,15 @@ def url_key(pubnub: PubNub) -> UrlKey | None:
 
 
 class KeptHeartbeat(Heartbeat):
-    """The heartbeat of ``member``: reuses ``member._url`` when built under ``key``.
+    """The heartbeat of ``member``: reuses ``member._url`` while the client's side is the same.
 
     Otherwise it builds (and validates) the URL as any heartbeat does, and
     keeps it on the member for the next time.
     """
 
-    def __init__(self, pubnub: PubNub, member: KeptMember, key: UrlKey | None) -> None:
+    def __init__(self, pubnub: PubNub, member: KeptMember) -> None:
         super().__init__(pubnub)
         self._member = member
-        self._key = key
         #: Names set only for the status, no state or timeout: see _url.
         self._bare = False
 

@@ -369,7 +369,7 @@ class PresenceKeeper:
         key = url_key(self._pubnub)
         if key != self._url_key:
             self._url_key = key  # one object shared by the members' cached URLs
-        builder = KeptHeartbeat(self._pubnub, member, self._url_key)
+        builder = KeptHeartbeat(self._pubnub, member)
         if member._url is not None and member._url_key is self._url_key:
             # The URL is ready (validated when built): only what the status reports.
             builder._channels, builder._groups = list(member.channels), list(member.channel_groups)
