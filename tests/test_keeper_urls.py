@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -67,3 +68,60 @@ class ReusedUrlTests(SynchronousTestCase):
         stamps = [sent.query["timestamp"] for sent in beats]
         self.assertEqual(len(set(stamps)), len(stamps))
         self.assertEqual(len({sent.query["signature"] for sent in beats}), len(beats))
+
+
+class CompactMemberTests(SynchronousTestCase):
+    """What a kept member holds between heartbeats: little, shared where it can be."""
+
+    def setUp(self) -> None:
+        self.presence = InMemoryPresence()
+        self.pubnub, self.gate = gated_client(self.presence, presence_timeout=TIMEOUT)
+        self.keeper = self.pubnub.presence_keeper()
+
+    def test_reused_url_is_not_rebuilt(self) -> None:
+        """Once built, a member's heartbeat reuses its URL: its state is not even decoded."""
+        member = self.keeper.enter("alice", channels=["a"], state={"a": {"n": 1}})
+        self.presence.settle(1)
+        filled: list[str] = []
+        original = self.keeper._filled
+
+        def counting(builder: Any, uuid: str, *rest: Any) -> Any:
+            filled.append(uuid)
+            return original(builder, uuid, *rest)
+
+        self.keeper._filled = counting  # type: ignore[method-assign,assignment]
+        self.presence.settle(3 * self.keeper.heartbeat_interval)
+        self.assertGreaterEqual(len(self.gate.of("heartbeat")), 4)
+        self.assertEqual(filled, [])
+        self.assertIs(member._url_key, self.keeper._url_key)
+
+    def test_states_are_a_copy(self) -> None:
+        """``states`` reads what is sent; changing the copy changes nothing, update() does."""
+        given = {"a": {"n": 1, "tags": ["x"]}}
+        member = self.keeper.enter("alice", channels=["a", "b"], state=given)
+        given["a"]["n"] = 99
+        states = member.states
+        self.assertEqual(states, {"a": {"n": 1, "tags": ["x"]}})
+        states["a"]["n"] = 5
+        self.assertEqual(member.states, {"a": {"n": 1, "tags": ["x"]}})
+        self.presence.settle(1)
+        member.update(state={"b": {"m": 2}})
+        self.presence.settle(1)
+        self.assertEqual(member.states, {"a": {"n": 1, "tags": ["x"]}, "b": {"m": 2}})
+        self.assertEqual(self.keeper.enter("bob", channels=["a"]).states, {})
+
+    def test_channel_names_shared(self) -> None:
+        """Members on one channel share one string for its name, however it was given."""
+        first = self.keeper.enter("alice", channels=["".join(["lob", "by"])])
+        second = self.keeper.enter("bob", channels=["".join(["lo", "bby"])])
+        self.assertIs(first.channels[0], second.channels[0])
+
+    def test_queue_holds_members_not_deferreds(self) -> None:
+        """Members waiting for a place in flight wait without a Deferred each."""
+        self.gate.mode = "stalled"
+        for i in range(50):
+            self.keeper.enter(f"user-{i}", channels=["a"])
+        limiter = self.keeper._limit
+        self.assertEqual(limiter.active, self.keeper.max_in_flight)
+        self.assertEqual(len(limiter), 50 - self.keeper.max_in_flight)
+        self.assertEqual([d for _, _, d in limiter._queue], [None] * len(limiter))

@@ -51,20 +51,21 @@ class KeptHeartbeat(Heartbeat):
     def _url(self) -> str:
         # The client's side now, not when this request was made: a call repeated
         # after a token renewal must carry the new token.
-        member, key = self._member, url_key(self._pubnub)
+        member = self._member
+        keeper = member._keeper
+        key = keeper._current_url_key()
         cached = member._url
-        if cached is not None and key is not None and member._url_key == key:
+        if cached is not None and key is not None and member._url_key is key:
             self._auth_sent = key[0]
             self._payload = None
             return cached
         if self._bare:  # made to reuse the URL, which no longer fits: fill it as usual
             self._bare = False
-            keeper = member._keeper
             keeper._filled(self, member.uuid, member.states, member.channels, member.channel_groups)
         url = super()._url()
         # Keep it only if the client's side did not change meanwhile (a
         # renewed token: _renew_when_denied rebuilds through here).
-        if key is not None and url_key(self._pubnub) == key:
+        if key is not None and keeper._current_url_key() is key:
             member._url, member._url_key = url, key
         else:
             member._url = member._url_key = None

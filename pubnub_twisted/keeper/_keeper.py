@@ -30,6 +30,7 @@ How it works, in short:
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,7 @@ from pubnub_twisted.errors import (
 )
 from pubnub_twisted.keeper._beat import KeptHeartbeat, UrlKey, url_key
 from pubnub_twisted.keeper._limiter import Limiter
-from pubnub_twisted.keeper._member import KeptMember
+from pubnub_twisted.keeper._member import KeptMember, encode_states
 from pubnub_twisted.keeper._requests import Names as NameTuple
 from pubnub_twisted.keeper._requests import Piece, send_in_turn, split
 from pubnub_twisted.keeper._wheel import Wheel
@@ -200,7 +201,8 @@ class PresenceKeeper:
         groups = _unique(channel_groups, "channel_groups")
         states = _merged_states({}, chs, state)
         pieces = split(self._heartbeat_maker(uuid, states), chs, groups)
-        member = KeptMember(self, uuid, chs, groups, states, pieces, self._clock.seconds())
+        encoded = encode_states(states)
+        member = KeptMember(self, uuid, chs, groups, encoded, pieces, self._clock.seconds())
         self._members[uuid] = member
         member._slot = self._wheel.place(member, _weight(pieces))
         self._start()
@@ -277,7 +279,8 @@ class PresenceKeeper:
             if channel_groups is None
             else _unique(channel_groups, "channel_groups")
         )
-        states = _merged_states({c: s for c, s in member.states.items() if c in chs}, chs, state)
+        old_states = member.states
+        states = _merged_states({c: s for c, s in old_states.items() if c in chs}, chs, state)
         pieces = split(self._heartbeat_maker(member.uuid, states), chs, groups)
         had_channels, had_groups = set(member.channels), set(member.channel_groups)
         now_channels, now_groups = set(chs), set(groups)
@@ -287,11 +290,10 @@ class PresenceKeeper:
         )
         added = not (now_channels <= had_channels and now_groups <= had_groups)
         changed = {
-            c: s
-            for c, s in (state or {}).items()
-            if c in had_channels and member.states.get(c) != s
+            c: s for c, s in (state or {}).items() if c in had_channels and old_states.get(c) != s
         }
-        member.channels, member.channel_groups, member.states = chs, groups, states
+        member.channels, member.channel_groups = chs, groups
+        member._state = encode_states(states)
         member._pieces = pieces
         member._url = member._url_key = None  # built anew from what changed
         self._wheel.reweigh(member, member._slot, _weight(pieces))
@@ -366,11 +368,9 @@ class PresenceKeeper:
         if member._pieces is not None:
             make = self._heartbeat_maker(member.uuid, member.states)
             return [make(*piece) for piece in member._pieces]
-        key = url_key(self._pubnub)
-        if key != self._url_key:
-            self._url_key = key  # one object shared by the members' cached URLs
+        key = self._current_url_key()
         builder = KeptHeartbeat(self._pubnub, member)
-        if member._url is not None and member._url_key is self._url_key:
+        if member._url is not None and key is not None and member._url_key is key:
             # The URL is ready (validated when built): only what the status reports.
             builder._channels, builder._groups = list(member.channels), list(member.channel_groups)
             builder._acting = member.uuid
@@ -378,6 +378,13 @@ class PresenceKeeper:
             return [builder]
         chs, groups = member.channels, member.channel_groups
         return [self._filled(builder, member.uuid, member.states, chs, groups)]
+
+    def _current_url_key(self) -> UrlKey | None:
+        """The client's side of heartbeat URLs now: one object, shared by the members' URLs."""
+        key = url_key(self._pubnub)
+        if key != self._url_key:
+            self._url_key = key
+        return self._url_key
 
     def _start(self) -> None:
         if self._loop is None:
@@ -407,26 +414,27 @@ class PresenceKeeper:
         if retry is not None and retry.active():
             retry.cancel()
         member._queued = True
-        beat = self._limit.run(self._send_beat, member)
-        member._beat = beat
-        beat.addBoth(self._beat_done, member, beat)
+        # Only the member waits in the queue (no Deferred until it is sent):
+        # 10,000 members entering at once must not leave 10,000 pending
+        # Deferreds' worth of memory in the allocator.
+        self._limit.start_soon(self._send_beat, member)
 
-    def _send_beat(self, member: KeptMember) -> Deferred[Any]:
+    def _send_beat(self, member: KeptMember) -> Deferred[Any] | None:
+        """Send ``member``'s heartbeat now (its turn in flight came)."""
         member._queued = False
         if not member.active:
-            return succeed(None)
+            return None
         waiters, member._next_waiters = member._next_waiters, None
         sent_at = member._sent_at = self._clock.seconds()
-        sent = send_in_turn(self._beat_builders(member))
-        make = self._heartbeat_maker(member.uuid, member.states)
-        sent.addCallback(self._split_again_if_too_long, member, make)
-        return sent.addCallback(lambda status: (status, sent_at, waiters))
+        beat = send_in_turn(self._beat_builders(member))
+        beat.addCallback(self._split_again_if_too_long, member)
+        beat.addCallback(lambda status: (status, sent_at, waiters))
+        # In flight from here: leaves and set_states wait for it (_after_beat).
+        member._beat = beat
+        return beat.addBoth(self._beat_done, member, beat)
 
     def _split_again_if_too_long(
-        self,
-        status: PNStatus,
-        member: KeptMember,
-        make: Callable[[NameTuple, NameTuple], Endpoint[Any]],
+        self, status: PNStatus, member: KeptMember
     ) -> PNStatus | Deferred[PNStatus]:
         """Split ``member`` again, and send, when its pieces no longer fit.
 
@@ -442,6 +450,7 @@ class PresenceKeeper:
             or error.exception.pn_error != PNERR_URL_TOO_LONG
         ):
             return status
+        make = self._heartbeat_maker(member.uuid, member.states)
         try:
             pieces = split(make, member.channels, member.channel_groups)
         except PubNubException:
@@ -628,7 +637,8 @@ def _check(ok: bool, message: str) -> None:
 def _unique(names: Names | None, what: str) -> tuple[str, ...]:
     if names is None:
         return ()
-    return tuple(dict.fromkeys(_names((names,), what)))
+    # Interned: members on the same channel share one string for its name.
+    return tuple(dict.fromkeys(map(sys.intern, _names((names,), what))))
 
 
 def _merged_states(

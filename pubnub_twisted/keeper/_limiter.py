@@ -13,9 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 __all__ = ["Limiter"]
+
+_log = Logger(namespace="pubnub_twisted.keeper")
 
 
 class Limiter:
@@ -25,7 +28,9 @@ class Limiter:
         self.limit = limit
         #: Calls started and not finished.
         self.active = 0
-        self._queue: deque[tuple[Callable[..., Any], tuple[Any, ...], Deferred[Any]]] = deque()
+        self._queue: deque[tuple[Callable[..., Any], tuple[Any, ...], Deferred[Any] | None]] = (
+            deque()
+        )
         self._draining = False
 
     def __len__(self) -> int:
@@ -39,6 +44,14 @@ class Limiter:
         self._drain()
         return d
 
+    def start_soon(self, f: Callable[..., Any], *args: Any) -> None:
+        """``f(*args)`` when a place is free, for its effects: no Deferred waits meanwhile.
+
+        ``f`` handles its own outcome; a failure that reaches here is logged.
+        """
+        self._queue.append((f, args, None))
+        self._drain()
+
     def _drain(self) -> None:
         if self._draining:
             return  # the loop below is running further up the stack
@@ -51,9 +64,12 @@ class Limiter:
         finally:
             self._draining = False
 
-    def _finished(self, outcome: Any, d: Deferred[Any]) -> None:
+    def _finished(self, outcome: Any, d: Deferred[Any] | None) -> None:
         self.active -= 1
-        if isinstance(outcome, Failure):
+        if d is None:
+            if isinstance(outcome, Failure):
+                _log.failure("a presence keeper call failed unexpectedly", outcome)
+        elif isinstance(outcome, Failure):
             d.errback(outcome)
         else:
             d.callback(outcome)

@@ -73,6 +73,8 @@ def send_in_turn(builders: Sequence[Endpoint[Any]]) -> Deferred[PNStatus]:
     One request at a time, so a member split in several pieces still holds
     one place among the requests in flight.
     """
+    if len(builders) == 1:  # the common case, without the chain below
+        return builders[0].deferred().addCallback(_status)
     outcome: Deferred[PNStatus] = succeed(None)  # type: ignore[arg-type]
 
     def next_one(status: PNStatus | None, builder: Endpoint[Any]) -> Any:
