@@ -51,6 +51,11 @@ def main() -> None:
     parser.add_argument(
         "--profile", default="", help="cProfile the keeper's steady state into this file"
     )
+    parser.add_argument(
+        "--gather",
+        action="store_true",
+        help="wait for the members with gatherResults(when_present() each), not by polling",
+    )
     args = parser.parse_args()
     print(machine(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     common = [f"--channels={args.channels}", f"--timeout={args.timeout}"]
@@ -64,6 +69,7 @@ def main() -> None:
                 f"--expire={args.expire}",
                 f"--profile={args.profile}",
                 f"--floor={args.floor}",
+                *(["--gather"] if args.gather else []),
                 *common,
             ],
         )
