@@ -47,11 +47,6 @@ def client(origin: str) -> PubNub:
     return PubNub(config)
 
 
-def rng(seed: int) -> random.Random:
-    """The plan's random numbers (the same plan each time for one seed)."""
-    return random.Random(seed)
-
-
 def plan(
     members: int, channels: int, rng: random.Random
 ) -> Iterator[tuple[str, list[str], dict[str, Any]]]:
@@ -80,7 +75,9 @@ async def run(args: argparse.Namespace) -> None:
     await pubnub.time().result()  # connections and imports warm
     # The bench's own bookkeeping (who counts where) is made before the
     # baseline, so that only the client's memory is counted as the members'.
-    living = {uuid: len(chs) for uuid, chs, _ in plan(args.members, args.channels, rng(12))}
+    living = {
+        uuid: len(chs) for uuid, chs, _ in plan(args.members, args.channels, random.Random(12))
+    }
     keeper_members = list(living)
     gc.collect()
     baseline = rss_mb()
@@ -90,7 +87,7 @@ async def run(args: argparse.Namespace) -> None:
     # The plan is made on the fly and not kept: the state dicts are the keeper's alone.
     kept: list[KeptMember] = [
         keeper.enter(uuid, channels=chs, state=state)
-        for uuid, chs, state in plan(args.members, args.channels, rng(12))
+        for uuid, chs, state in plan(args.members, args.channels, random.Random(12))
     ]
     # Polled rather than gathered: 10,000 when_present() Deferreds would be the
     # bench's memory, not the keeper's, and raise the RSS high-water mark.

@@ -442,17 +442,18 @@ class _OriginAgent(Agent):
     ) -> Deferred[IResponse]:
         scheme_end = uri.find(b"://")
         start = uri.find(b"/", scheme_end + 3) if scheme_end > 0 else -1
+        prefix = uri[:start]
         if (
             not _AGENT_STEPS
             or start < 0
-            or b"?" in uri[:start]
+            or b"?" in prefix
             or b"#" in uri
             or not _SENDABLE_URL.match(uri)
         ):
             return super().request(method, uri, headers, bodyProducer)
-        known = self._origins.get(uri[:start])
+        known = self._origins.get(prefix)
         if known is None:
-            origin = URI.fromBytes(uri[:start] + b"/")
+            origin = URI.fromBytes(prefix + b"/")
             try:
                 endpoint: IStreamClientEndpoint = self._getEndpoint(  # type: ignore[no-untyped-call]
                     origin
@@ -461,7 +462,7 @@ class _OriginAgent(Agent):
                 return super().request(method, uri, headers, bodyProducer)
             known = ((origin.scheme, origin.host, origin.port), endpoint, origin)
             if len(self._origins) < _MAX_ORIGINS:
-                self._origins[uri[:start]] = known
+                self._origins[prefix] = known
         key, endpoint, origin = known
         target = uri[start:]
         path, _, query = target.partition(b"?")
